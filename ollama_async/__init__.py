@@ -1,0 +1,102 @@
+"""ollama_async: an asyncio-native, streaming-first client for the Ollama API.
+
+::
+
+    from ollama_async import AsyncClient
+
+    async with AsyncClient() as client:
+        async with client.chat("llama3.2", messages=[...], stream=True) as stream:
+            async for part in stream:
+                print(part.message.content, end="")
+"""
+
+from ._client import AsyncClient
+from ._config import Limits, Timeout
+from ._errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConnectError,
+    ConnectTimeout,
+    DecodeError,
+    IncompleteStreamError,
+    LineTooLongError,
+    NotFoundError,
+    OllamaError,
+    PermissionDeniedError,
+    RateLimitError,
+    ReadTimeout,
+    RemoteProtocolError,
+    RequestError,
+    ResponseError,
+    ServerBusyError,
+    ServerError,
+    StatusError,
+    StreamError,
+    TimeoutError,
+    TotalTimeout,
+    TransportError,
+    UsageError,
+)
+from ._stream import Stream
+from ._version import __version__
+from .types import (
+    ChatResponse,
+    EmbeddingsResponse,
+    EmbedResponse,
+    GenerateResponse,
+    ListResponse,
+    Message,
+    Options,
+    ProcessResponse,
+    ProgressResponse,
+    ShowResponse,
+    StatusResponse,
+    Tool,
+    ToolCall,
+    VersionResponse,
+)
+
+__all__ = [
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "ChatResponse",
+    "ConnectError",
+    "ConnectTimeout",
+    "DecodeError",
+    "EmbedResponse",
+    "EmbeddingsResponse",
+    "GenerateResponse",
+    "IncompleteStreamError",
+    "Limits",
+    "LineTooLongError",
+    "ListResponse",
+    "Message",
+    "NotFoundError",
+    "OllamaError",
+    "Options",
+    "PermissionDeniedError",
+    "ProcessResponse",
+    "ProgressResponse",
+    "RateLimitError",
+    "ReadTimeout",
+    "RemoteProtocolError",
+    "RequestError",
+    "ResponseError",
+    "ServerBusyError",
+    "ServerError",
+    "ShowResponse",
+    "StatusError",
+    "StatusResponse",
+    "Stream",
+    "StreamError",
+    "Timeout",
+    "TimeoutError",
+    "Tool",
+    "ToolCall",
+    "TotalTimeout",
+    "TransportError",
+    "UsageError",
+    "VersionResponse",
+    "__version__",
+]

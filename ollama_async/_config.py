@@ -1,0 +1,179 @@
+"""Configuration values: :class:`Timeout`, :class:`Limits`, and the resolution
+of ``OLLAMA_HOST`` into a base URL. Pure; must not import aiohttp."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import re
+from dataclasses import dataclass
+
+from ._errors import RequestError
+
+__all__ = ["DEFAULT_HOST", "Limits", "Timeout", "resolve_host"]
+
+DEFAULT_HOST = "http://127.0.0.1:11434"
+_DEFAULT_PORT = 11434
+_SCHEME_PORTS = {"http": 80, "https": 443}
+# A DNS name or IPv4 address: letters, digits, dots, hyphens, underscores.
+_HOSTNAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?")
+# Path prefix characters that cannot change the request's target.
+_PATH = re.compile(r"(?:/[A-Za-z0-9._~!$&'()*+,;=:@%-]*)*")
+
+
+def _check_seconds(name: str, value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of seconds or None, got {value!r}")
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(
+            f"{name} must be a positive finite number or None, got {value!r}"
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Timeout:
+    """Timeouts in seconds; ``None`` disables one.
+
+    The defaults suit Ollama: a bounded ``connect``; a ``first_byte`` allowance
+    longer than the server's own 5-minute model-load timeout, so a cold load
+    ends with the server's message rather than ours; an inactivity limit
+    between chunks (``read``); and no ``total``, because generations and pulls
+    run for as long as they run.
+    """
+
+    connect: float | None = 10.0
+    """Establishing the TCP (and TLS) connection."""
+    first_byte: float | None = 330.0
+    """From sending the request to the response headers (model load time)."""
+    read: float | None = 300.0
+    """Longest silence between two pieces of the body."""
+    total: float | None = None
+    """The whole call, body included."""
+
+    def __post_init__(self) -> None:
+        for name in ("connect", "first_byte", "read", "total"):
+            _check_seconds(name, getattr(self, name))
+
+    @classmethod
+    def of(cls, value: Timeout | float | None) -> Timeout:
+        """A ``Timeout`` from a number (every phase, no ``total``), ``None``
+        (no timeouts at all, as in the official client) or a ``Timeout``."""
+        if isinstance(value, Timeout):
+            return value
+        if value is None:
+            return cls(connect=None, first_byte=None, read=None, total=None)
+        return cls(connect=value, first_byte=value, read=value, total=None)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Limits:
+    """Connection pool limits."""
+
+    max_connections: int | None = 100
+    """Open connections in all; ``None`` for no limit."""
+    max_connections_per_host: int | None = None
+    """Open connections to one host; ``None`` for no limit."""
+    keepalive_expiry: float = 15.0
+    """Seconds an idle connection is kept for reuse."""
+
+    def __post_init__(self) -> None:
+        for name in ("max_connections", "max_connections_per_host"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise ValueError(
+                    f"{name} must be a positive int or None, got {value!r}"
+                )
+        _check_seconds("keepalive_expiry", self.keepalive_expiry)
+
+
+def _bracket_ipv6(host: str, original: str) -> str:
+    try:
+        address = ipaddress.IPv6Address(host.split("%", 1)[0])
+    except ValueError:
+        raise RequestError(f"invalid IPv6 address in host {original!r}") from None
+    if address.is_unspecified:
+        return "[::1]"
+    return f"[{host}]"
+
+
+def _split_port(hostport: str, original: str) -> tuple[str, int | None]:
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        if end < 0:
+            raise RequestError(f"unclosed '[' in host {original!r}")
+        host, rest = hostport[: end + 1], hostport[end + 1 :]
+        if rest and not rest.startswith(":"):
+            raise RequestError(f"unexpected {rest!r} after ']' in host {original!r}")
+        port_text = rest[1:] if rest else None
+        return _bracket_ipv6(host[1:-1], original), _port(port_text, original)
+    if hostport.count(":") > 1:  # a bare IPv6 address: bracket it, as Go does
+        return _bracket_ipv6(hostport, original), None
+    host, _, port_text = hostport.partition(":")
+    return host, _port(port_text if ":" in hostport else None, original)
+
+
+def _port(text: str | None, original: str) -> int | None:
+    if text is None:
+        return None
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) < 65536:
+        raise RequestError(f"invalid port {text!r} in host {original!r}")
+    return int(text)
+
+
+def resolve_host(host: str | None = None) -> str:
+    """The base URL for ``host``, else ``$OLLAMA_HOST``, else the default.
+
+    Accepts every form Ollama does (``host``, ``host:port``, ``:port``,
+    ``http(s)://host[:port][/prefix]``, bare or bracketed IPv6). Bind-all
+    addresses (``0.0.0.0``, ``::``) become loopback, since a client cannot
+    connect to them. Raises :class:`RequestError` for anything that is not a
+    plain base URL.
+    """
+    if host is None:
+        host = os.environ.get("OLLAMA_HOST", "")
+    original = host
+    if not isinstance(host, str):
+        raise RequestError(f"host must be a string, got {type(host).__name__}")
+    host = host.strip().strip("\"'").strip()
+    if not host:
+        return DEFAULT_HOST
+    if any(ord(c) < 33 or ord(c) == 127 for c in host):
+        raise RequestError(
+            f"host {original!r} contains whitespace or control characters"
+        )
+
+    scheme, sep, rest = host.partition("://")
+    if sep:
+        scheme = scheme.lower()
+        if scheme not in _SCHEME_PORTS:
+            raise RequestError(f"unsupported scheme {scheme!r} in host {original!r}")
+        default_port = _SCHEME_PORTS[scheme]
+    else:
+        scheme, rest, default_port = "http", host, _DEFAULT_PORT
+
+    hostport, slash, path = rest.partition("/")
+    path = (slash + path).rstrip("/")
+    if "@" in hostport or "?" in rest or "#" in rest:
+        raise RequestError(
+            f"host {original!r} must not carry credentials, query or fragment"
+        )
+    if not _PATH.fullmatch(path) or "/../" in path + "/" or "/./" in path + "/":
+        raise RequestError(f"invalid path prefix {path!r} in host {original!r}")
+
+    name, port = _split_port(hostport, original)
+    if not name:
+        name = "127.0.0.1"
+    elif not name.startswith("["):
+        if not _HOSTNAME.fullmatch(name):
+            raise RequestError(f"invalid host name {name!r} in host {original!r}")
+        if name == "0.0.0.0":
+            name = "127.0.0.1"
+        elif not sep and name.lower() == "ollama.com":
+            # Go's envconfig treats a bare ollama.com as its HTTPS API.
+            scheme, default_port = "https", 443
+    return f"{scheme}://{name}:{port or default_port}{path}"

@@ -1,0 +1,271 @@
+"""Argument checking and conversion, run before anything is sent: every bad
+argument raises :class:`RequestError` naming what was wrong. Must not import
+aiohttp."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import io
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import msgspec
+
+from ._errors import RequestError
+from .types import UNSET, Message, Options, ThinkLevel, Tool, UnsetType
+
+__all__ = [
+    "ImageInput",
+    "check_str",
+    "encode_image",
+    "format_arg",
+    "keep_alive_arg",
+    "messages_arg",
+    "model_arg",
+    "opt",
+    "options_arg",
+    "think_arg",
+    "tools_arg",
+]
+
+ImageInput: TypeAlias = (
+    "str | bytes | bytearray | memoryview | os.PathLike[str] | io.IOBase"
+)
+
+_THINK_LEVELS = ("low", "medium", "high", "max")
+# Go's time.ParseDuration: a sequence of decimal numbers with units.
+_DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
+_UNSAFE_NAME = re.compile(r"[\x00-\x20\x7f]")
+
+
+def opt(value: Any) -> Any:
+    """``UNSET`` for ``None``: the official client's "not given"."""
+    return UNSET if value is None else value
+
+
+def check_str(name: str, value: Any) -> Any:
+    """``value`` when it is a str or None, else a RequestError."""
+    if value is not None and not isinstance(value, str):
+        raise RequestError(f"{name} must be a str, got {type(value).__name__}")
+    return opt(value)
+
+
+def model_arg(model: Any, name: str = "model") -> str:
+    """A model name: a non-empty str without whitespace or control characters."""
+    if not isinstance(model, str):
+        raise RequestError(f"{name} must be a str, got {type(model).__name__}")
+    if not model:
+        raise RequestError(f"must provide a {name}")
+    if _UNSAFE_NAME.search(model):
+        raise RequestError(
+            f"{name} {model!r} contains whitespace or control characters"
+        )
+    return model
+
+
+def encode_image(image: Any) -> str:
+    """Padded base64 without a data-URL prefix, from bytes, a path, a binary
+    file object or a base64 str. A missing or unreadable file raises."""
+    if isinstance(image, bytes | bytearray | memoryview):
+        return base64.b64encode(image).decode("ascii")
+    if isinstance(image, os.PathLike):
+        return base64.b64encode(_read_file(Path(image))).decode("ascii")
+    if isinstance(image, io.IOBase) or hasattr(image, "read"):
+        data = image.read()
+        if not isinstance(data, bytes | bytearray):
+            raise RequestError("an image file object must be opened in binary mode")
+        return base64.b64encode(data).decode("ascii")
+    if isinstance(image, str):
+        text = image.strip()
+        if text.startswith("data:") and "," in text:
+            text = text.split(",", 1)[1]  # the server wants bare base64
+        try:
+            raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            raw = None
+        if raw is not None and text:
+            return base64.b64encode(raw).decode("ascii")  # re-padded
+        path = Path(image)
+        try:
+            is_file = path.is_file()
+        except (OSError, ValueError):
+            is_file = False
+        if is_file:
+            return base64.b64encode(_read_file(path)).decode("ascii")
+        raise RequestError(
+            f"image {image[:60]!r} is neither base64 data nor an existing file"
+        )
+    raise RequestError(
+        f"an image must be bytes, a path, a binary file or base64 str, "
+        f"got {type(image).__name__}"
+    )
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise RequestError(
+            f"cannot read image file {str(path)!r}: {exc.strerror}"
+        ) from exc
+
+
+def _images(images: Any, where: str) -> list[str]:
+    if isinstance(images, str | bytes) or not isinstance(images, Sequence):
+        raise RequestError(f"{where} must be a list of images")
+    return [encode_image(image) for image in images]
+
+
+def messages_arg(messages: Any) -> list[Message] | UnsetType:
+    """Messages (``Message`` or mappings) checked and converted."""
+    if messages is None:
+        return UNSET
+    if isinstance(messages, str | bytes | Mapping) or not isinstance(
+        messages, Sequence
+    ):
+        raise RequestError("messages must be a list of messages")
+    result: list[Message] = []
+    for index, message in enumerate(messages):
+        if isinstance(message, Message):
+            if message.images:
+                message = msgspec.structs.replace(
+                    message, images=_images(message.images, f"messages[{index}].images")
+                )
+            result.append(message)
+            continue
+        if not isinstance(message, Mapping):
+            raise RequestError(
+                f"messages[{index}] must be a Message or a mapping, "
+                f"got {type(message).__name__}"
+            )
+        fields = {k: v for k, v in message.items() if v is not None}
+        if "images" in fields:
+            fields["images"] = _images(fields["images"], f"messages[{index}].images")
+        if "role" not in fields:
+            raise RequestError(f"messages[{index}] has no role")
+        try:
+            result.append(msgspec.convert(fields, Message))
+        except msgspec.ValidationError as exc:
+            raise RequestError(f"invalid messages[{index}]: {exc}") from None
+    return result
+
+
+def images_arg(images: Any) -> list[str] | UnsetType:
+    """Images for ``generate``."""
+    if images is None:
+        return UNSET
+    return _images(images, "images")
+
+
+def options_arg(options: Any, name: str = "options") -> dict[str, Any] | UnsetType:
+    """Options as a dict, keeping keys this client does not know; the known
+    ones are type-checked (``stop`` must be a list, ...)."""
+    if options is None:
+        return UNSET
+    if isinstance(options, Options):
+        result: dict[str, Any] = msgspec.to_builtins(options)
+        return result
+    if not isinstance(options, Mapping):
+        raise RequestError(f"{name} must be a mapping or Options")
+    try:
+        msgspec.convert(options, Options)
+    except msgspec.ValidationError as exc:
+        raise RequestError(f"invalid {name}: {exc}") from None
+    return dict(options)
+
+
+def keep_alive_arg(keep_alive: Any) -> float | str | UnsetType:
+    """Seconds (number or ``timedelta``) or a Go duration string with units."""
+    if keep_alive is None:
+        return UNSET
+    if isinstance(keep_alive, datetime.timedelta):
+        return keep_alive.total_seconds()
+    if isinstance(keep_alive, bool) or not isinstance(keep_alive, int | float | str):
+        raise RequestError(
+            "keep_alive must be seconds (a number or timedelta) or a duration "
+            f"such as '5m', got {type(keep_alive).__name__}"
+        )
+    if (
+        isinstance(keep_alive, str)
+        and keep_alive != "0"
+        and not _DURATION.fullmatch(keep_alive)
+    ):
+        raise RequestError(
+            f"keep_alive {keep_alive!r} is not a duration with units, such as "
+            "'5m', '1h30m' or '-1m' (a bare number must be passed as a number)"
+        )
+    result: float | str = keep_alive
+    return result
+
+
+def think_arg(think: Any) -> bool | ThinkLevel | UnsetType:
+    """``True``/``False`` or a level (``low``, ``medium``, ``high``, ``max``)."""
+    if think is None:
+        return UNSET
+    if isinstance(think, bool) or think in _THINK_LEVELS:
+        result: bool | ThinkLevel = think
+        return result
+    raise RequestError(
+        f"think must be True, False or one of {', '.join(_THINK_LEVELS)}, got {think!r}"
+    )
+
+
+def format_arg(format: Any) -> str | dict[str, Any] | UnsetType:
+    """``"json"``, ``""`` or a JSON-schema mapping."""
+    if format is None:
+        return UNSET
+    if format in ("", "json"):
+        result: str = format
+        return result
+    if isinstance(format, Mapping):
+        return dict(format)
+    raise RequestError(f"format must be 'json' or a JSON schema dict, got {format!r}")
+
+
+def tools_arg(tools: Any) -> list[dict[str, Any]] | UnsetType:
+    """Tool definitions as dicts, sent as given (no schema detail is dropped)."""
+    if tools is None:
+        return UNSET
+    if isinstance(tools, str | bytes | Mapping) or not isinstance(tools, Sequence):
+        raise RequestError("tools must be a list of tools")
+    result: list[dict[str, Any]] = []
+    for index, tool in enumerate(tools):
+        if isinstance(tool, Tool):
+            result.append(tool.to_dict())
+            continue
+        if not isinstance(tool, Mapping):
+            raise RequestError(
+                f"tools[{index}] must be a Tool or a mapping, got {type(tool).__name__}"
+            )
+        function = tool.get("function")
+        if not isinstance(function, Mapping) or not isinstance(
+            function.get("name"), str
+        ):
+            raise RequestError(f"tools[{index}] needs a function with a name")
+        result.append({"type": "function", **tool})
+    return result
+
+
+def int_arg(name: str, value: Any, low: int, high: int) -> int | UnsetType:
+    """An int within ``[low, high]``, or UNSET for None."""
+    if value is None:
+        return UNSET
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RequestError(f"{name} must be an int, got {type(value).__name__}")
+    if not low <= value <= high:
+        raise RequestError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def bool_arg(name: str, value: Any) -> bool | UnsetType:
+    """A bool, or UNSET for None."""
+    if value is None:
+        return UNSET
+    if not isinstance(value, bool):
+        raise RequestError(f"{name} must be a bool, got {type(value).__name__}")
+    return value

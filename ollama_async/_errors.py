@@ -1,0 +1,216 @@
+"""The exception tree. Everything the package raises on purpose derives from
+:class:`OllamaError`; no aiohttp or msgspec exception escapes the public API.
+
+::
+
+    OllamaError
+    ├── RequestError        (also ValueError)   bad arguments, raised before sending
+    ├── UsageError          (also RuntimeError) closed client, stream read twice
+    ├── ResponseError                           the server said no (official name)
+    │   ├── StatusError                         HTTP status >= 400
+    │   │   ├── BadRequestError       400
+    │   │   ├── AuthenticationError   401
+    │   │   ├── PermissionDeniedError 403
+    │   │   ├── NotFoundError         404
+    │   │   ├── RateLimitError        429
+    │   │   └── ServerError           5xx
+    │   │       └── ServerBusyError   503
+    │   └── StreamError                         {"error": ...} line after a 200
+    │       └── IncompleteStreamError           clean end without the final line
+    ├── TransportError                          nothing usable came back
+    │   ├── ConnectError      (also ConnectionError)
+    │   ├── RemoteProtocolError                 connection broke mid-response
+    │   └── TimeoutError      (also builtins.TimeoutError)
+    │       ├── ConnectTimeout                  no connection within `connect`
+    │       ├── ReadTimeout                     no byte within `first_byte`/`read`
+    │       └── TotalTimeout                    the whole call exceeded `total`
+    └── DecodeError         (also ValueError)   a body or line that is not what
+        └── LineTooLongError                    the endpoint sends; over the cap
+
+``ResponseError`` and ``RequestError`` keep the attributes of the official client
+(``.error``, ``.status_code``), so ``except ResponseError`` code keeps working.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "ConnectError",
+    "ConnectTimeout",
+    "DecodeError",
+    "IncompleteStreamError",
+    "LineTooLongError",
+    "NotFoundError",
+    "OllamaError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ReadTimeout",
+    "RemoteProtocolError",
+    "RequestError",
+    "ResponseError",
+    "ServerBusyError",
+    "ServerError",
+    "StatusError",
+    "StreamError",
+    "TimeoutError",
+    "TotalTimeout",
+    "TransportError",
+    "UsageError",
+]
+
+_EXCERPT = 200
+
+
+def excerpt(data: bytes | str, limit: int = _EXCERPT) -> str:
+    """A short, printable piece of a payload for error messages."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    if len(text) > limit:
+        return f"{text[:limit]!r}... ({len(text)} chars)"
+    return repr(text)
+
+
+class OllamaError(Exception):
+    """Base class of every exception raised by ``ollama_async``."""
+
+
+class RequestError(OllamaError, ValueError):
+    """An argument is invalid; nothing was sent.
+
+    ``.error`` holds the message, as in the official client.
+    """
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class UsageError(OllamaError, RuntimeError):
+    """The API was used in a way it does not support (closed client, stream
+    iterated twice)."""
+
+
+class ResponseError(OllamaError):
+    """The server answered with an error.
+
+    ``.error`` is the server's message and ``.status_code`` the HTTP status, or
+    ``-1`` when the error arrived as a line inside a 200 stream (as in the
+    official client).
+    """
+
+    def __init__(self, error: str, status_code: int = -1) -> None:
+        super().__init__(error)
+        self.error = error
+        self.status_code = status_code
+
+    def __str__(self) -> str:
+        if self.status_code == -1:
+            return self.error
+        return f"{self.error} (status code: {self.status_code})"
+
+
+class StatusError(ResponseError):
+    """The server answered with an HTTP status >= 400.
+
+    ``.body`` is the raw body (bounded), ``.retry_after`` the parsed
+    ``Retry-After`` header in seconds, when present.
+    """
+
+    def __init__(
+        self,
+        error: str,
+        status_code: int,
+        *,
+        body: bytes = b"",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(error, status_code)
+        self.body = body
+        self.retry_after = retry_after
+
+    @property
+    def status(self) -> int:
+        """Alias of ``status_code``."""
+        return self.status_code
+
+
+class BadRequestError(StatusError):
+    """400: the server rejected the request."""
+
+
+class AuthenticationError(StatusError):
+    """401: sign-in or an API key is needed (cloud models, ollama.com)."""
+
+
+class PermissionDeniedError(StatusError):
+    """403: forbidden, e.g. cloud disabled or a non-local ``Host`` header."""
+
+
+class NotFoundError(StatusError):
+    """404: unknown model, blob or route."""
+
+
+class RateLimitError(StatusError):
+    """429: rate limited (relayed from ollama.com)."""
+
+
+class ServerError(StatusError):
+    """5xx: the server failed."""
+
+
+class ServerBusyError(ServerError):
+    """503: the server's queue is full; retrying later usually works."""
+
+
+class StreamError(ResponseError):
+    """An ``{"error": ...}`` line arrived after the stream had started."""
+
+
+class IncompleteStreamError(StreamError):
+    """The stream ended cleanly but without its final line (``done: true`` or
+    ``status: success``), so the answer is truncated."""
+
+
+class TransportError(OllamaError):
+    """The HTTP exchange itself failed; see ``__cause__`` for details."""
+
+
+class ConnectError(TransportError, ConnectionError):
+    """Could not connect to the server."""
+
+
+class RemoteProtocolError(TransportError):
+    """The connection broke or the server violated HTTP mid-response."""
+
+
+class TimeoutError(TransportError, builtins.TimeoutError):
+    """A configured timeout expired."""
+
+
+class ConnectTimeout(TimeoutError):
+    """No connection within the ``connect`` timeout."""
+
+
+class ReadTimeout(TimeoutError):
+    """No data within the ``first_byte`` or ``read`` timeout."""
+
+
+class TotalTimeout(TimeoutError):
+    """The whole call took longer than the ``total`` timeout."""
+
+
+class DecodeError(OllamaError, ValueError):
+    """A body or stream line could not be decoded into the expected type.
+
+    ``.excerpt`` holds a bounded, printable piece of the offending data.
+    """
+
+    def __init__(self, message: str, *, data: bytes | str = b"") -> None:
+        self.excerpt = excerpt(data) if data else ""
+        super().__init__(f"{message}: {self.excerpt}" if self.excerpt else message)
+
+
+class LineTooLongError(DecodeError):
+    """A stream line exceeded ``max_line_size``."""

@@ -1,0 +1,310 @@
+"""``Stream``: one streamed response, async-iterable, awaitable and an async
+context manager. Knows nothing of aiohttp beyond the duck-typed response it is
+handed (``content.readany()``, ``close()``, ``release()``).
+
+The hot path is ``__anext__``: while complete lines are buffered it hands them
+out without awaiting anything, so the event loop is entered once per network
+read, not once per chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Generator
+from types import TracebackType
+from typing import Any, Generic, NoReturn, Protocol, Self, TypeVar
+
+import msgspec
+
+from ._errors import (
+    DecodeError,
+    IncompleteStreamError,
+    OllamaError,
+    StreamError,
+    UsageError,
+)
+from ._lines import LineSplitter
+
+__all__ = ["Stream", "raise_for_line"]
+
+T = TypeVar("T")
+
+# After the final line, how long to wait for the end of the body so the
+# connection can go back to the pool instead of being closed.
+_DRAIN_GRACE = 1.0
+
+_EMPTY: list[bytes] = []
+
+
+class _ErrorLine(msgspec.Struct):
+    error: str
+
+
+_decode_error_line = msgspec.json.Decoder(_ErrorLine).decode
+
+
+def raise_for_line(line: bytes, exc: Exception, what: str) -> None:
+    """Raise the right error for a line that did not decode as ``what``:
+    :class:`StreamError` for an ``{"error": ...}`` line, else
+    :class:`DecodeError` with an excerpt. Returns for a blank line."""
+    try:
+        error = _decode_error_line(line).error
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        if not line.strip():
+            return
+        raise DecodeError(f"invalid {what} ({exc})", data=line) from exc
+    raise StreamError(error)
+
+
+class _Content(Protocol):
+    async def readany(self) -> bytes: ...
+    def is_eof(self) -> bool: ...
+
+
+class _Response(Protocol):
+    @property
+    def content(self) -> _Content: ...
+    def close(self) -> None: ...
+    def release(self) -> Any: ...
+
+
+class Stream(Generic[T]):
+    """A streamed Ollama response.
+
+    Nothing is sent until the stream is awaited, entered or iterated::
+
+        async with client.chat("llama3.2", messages=msgs, stream=True) as stream:
+            async for part in stream:
+                print(part.message.content, end="", flush=True)
+
+    ``async with`` guarantees the HTTP response is closed on exit, so a
+    ``break`` stops the generation on the server at once. The stream also
+    closes itself when it ends, fails or its task is cancelled. ``await
+    stream`` opens it (raising HTTP errors there) and returns the stream, which
+    is what the official client's ``async for part in await client.chat(...,
+    stream=True)`` needs. A stream can be iterated once.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_closed",
+        "_decode",
+        "_eof",
+        "_final_seen",
+        "_fold",
+        "_index",
+        "_is_final",
+        "_iterated",
+        "_lines",
+        "_map_exception",
+        "_open",
+        "_response",
+        "_splitter",
+        "_what",
+    )
+
+    def __init__(
+        self,
+        open_response: Callable[[], Awaitable[_Response]],
+        *,
+        decode: Callable[[bytes], T],
+        is_final: Callable[[T], bool],
+        fold: Callable[[list[T]], T],
+        map_exception: Callable[[BaseException], OllamaError],
+        max_line_size: int,
+        what: str,
+    ) -> None:
+        self._open = open_response
+        self._decode = decode
+        self._is_final = is_final
+        self._fold = fold
+        self._map_exception = map_exception
+        self._splitter = LineSplitter(max_line_size)
+        self._what = what
+        self._response: _Response | None = None
+        self._lines = _EMPTY
+        self._index = 0
+        self._iterated = False
+        self._final_seen = False
+        self._eof = False
+        self._closed = False
+
+    # -- opening ---------------------------------------------------------------
+
+    async def _ensure_open(self) -> _Response:
+        response = self._response
+        if response is None:
+            if self._closed:
+                raise UsageError("this stream is closed")
+            response = self._response = await self._open()
+        return response
+
+    async def _opened(self) -> Self:
+        await self._ensure_open()
+        return self
+
+    def __await__(self) -> Generator[Any, None, Self]:
+        return self._opened().__await__()
+
+    async def __aenter__(self) -> Self:
+        await self._ensure_open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- iteration -------------------------------------------------------------
+
+    def __aiter__(self) -> Self:
+        if self._iterated:
+            raise UsageError("a stream can be iterated only once")
+        self._iterated = True
+        return self
+
+    async def __anext__(self) -> T:
+        lines = self._lines
+        index = self._index
+        if index < len(lines):
+            self._index = index + 1
+            line = lines[index]
+        else:
+            next_line = await self._next_line()
+            if next_line is None:
+                raise StopAsyncIteration
+            line = next_line
+        try:
+            chunk = self._decode(line)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            self._bad_line(line, exc)
+            return await self.__anext__()  # the line was blank
+        if self._is_final(chunk):
+            self._final_seen = True
+            self._lines = _EMPTY
+        return chunk
+
+    def _bad_line(self, line: bytes, exc: Exception) -> None:
+        try:
+            raise_for_line(line, exc, self._what)
+        except OllamaError:
+            self.close()
+            raise
+
+    async def _next_line(self) -> bytes | None:
+        """Read until a line is complete; ``None`` at the end of the stream."""
+        if self._final_seen:
+            await self._finish()
+            return None
+        if self._eof:
+            self._incomplete()
+        try:
+            response = await self._ensure_open()
+            read = response.content.readany
+            feed = self._splitter.feed
+            while True:
+                data = await read()
+                if not data:
+                    return self._at_eof()
+                lines = feed(data)
+                if lines:
+                    self._lines = lines
+                    self._index = 1
+                    return lines[0]
+        except BaseException as exc:
+            # Cancellation, timeouts and broken connections all land here;
+            # closing is synchronous, so a second cancel cannot skip it.
+            self.close()
+            if isinstance(exc, Exception) and not isinstance(exc, OllamaError):
+                raise self._map_exception(exc) from exc
+            raise
+
+    def _at_eof(self) -> bytes:
+        self._eof = True
+        last = self._splitter.flush()
+        if last is not None and last.strip():
+            return last  # a last line without "\n", e.g. a load reply
+        self._incomplete()
+
+    def _incomplete(self) -> NoReturn:
+        self.close()
+        raise IncompleteStreamError(
+            f"the {self._what} stream ended before its final line; "
+            "the answer is incomplete"
+        )
+
+    async def _finish(self) -> None:
+        """After the final line: let the body end so the connection is reused,
+        ignoring anything after it, then release."""
+        response = self._response
+        if response is None or self._closed:
+            return
+        content = response.content
+        if not content.is_eof():
+            try:
+                async with asyncio.timeout(_DRAIN_GRACE):
+                    while await content.readany():
+                        pass
+            except Exception:
+                pass  # release() below closes a connection that did not end
+        self._closed = True
+        response.release()
+
+    # -- closing ---------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the HTTP response now. Idempotent.
+
+        If the body did not end, the connection is dropped, which is how the
+        server learns to stop generating.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        response = self._response
+        if response is not None:
+            if self._final_seen or self._eof:
+                response.release()
+            else:
+                response.close()
+
+    async def aclose(self) -> None:
+        """Async alias of :meth:`close`, for ``contextlib.aclosing``."""
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the HTTP response has been closed or released."""
+        return self._closed
+
+    def __del__(self) -> None:
+        # CPython finalizes a stream as soon as the last reference goes, e.g.
+        # right after a `break` out of `async for part in client.chat(...)`;
+        # closing here stops the generation promptly in that form too.
+        if not self._closed and self._response is not None:
+            try:
+                self.close()
+            except Exception:  # the loop may already be closed
+                pass
+
+    # -- folding ---------------------------------------------------------------
+
+    async def collect(self) -> T:
+        """Read the whole stream and fold it into one response, equal to what
+        ``stream=False`` returns (content joined, metrics of the final line)."""
+        chunks = [chunk async for chunk in self]
+        if not chunks:
+            raise IncompleteStreamError(f"the {self._what} stream was empty")
+        return self._fold(chunks)
+
+    def __repr__(self) -> str:
+        if self._closed:
+            state = "closed"
+        elif self._response is None:
+            state = "not opened"
+        else:
+            state = "open"
+        return f"<Stream of {self._what} ({state})>"

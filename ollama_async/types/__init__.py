@@ -1,0 +1,87 @@
+"""Typed requests and responses of the Ollama API, as msgspec Structs.
+
+Responses decode leniently (unknown fields ignored, omitted fields defaulted)
+and support the official client's dict-style access. Requests omit unset
+fields, keeping "not sent" apart from ``False``.
+"""
+
+from ._base import UNSET, Model, UnsetType
+from ._common import (
+    DebugInfo,
+    Logprob,
+    Message,
+    ModelDetails,
+    Options,
+    TokenLogprob,
+    Tool,
+    ToolCall,
+    ToolCallFunction,
+    ToolFunction,
+    ToolParameters,
+)
+from ._embed import EmbeddingsRequest, EmbeddingsResponse, EmbedRequest, EmbedResponse
+from ._generate import (
+    ChatRequest,
+    ChatResponse,
+    GenerateRequest,
+    GenerateResponse,
+    ThinkLevel,
+)
+from ._models import (
+    CopyRequest,
+    CreateRequest,
+    DeleteRequest,
+    ListModel,
+    ListResponse,
+    ProcessModel,
+    ProcessResponse,
+    ProgressResponse,
+    PullRequest,
+    PushRequest,
+    ShowRequest,
+    ShowResponse,
+    StatusResponse,
+    Tensor,
+    VersionResponse,
+)
+
+__all__ = [
+    "UNSET",
+    "ChatRequest",
+    "ChatResponse",
+    "CopyRequest",
+    "CreateRequest",
+    "DebugInfo",
+    "DeleteRequest",
+    "EmbedRequest",
+    "EmbedResponse",
+    "EmbeddingsRequest",
+    "EmbeddingsResponse",
+    "GenerateRequest",
+    "GenerateResponse",
+    "ListModel",
+    "ListResponse",
+    "Logprob",
+    "Message",
+    "Model",
+    "ModelDetails",
+    "Options",
+    "ProcessModel",
+    "ProcessResponse",
+    "ProgressResponse",
+    "PullRequest",
+    "PushRequest",
+    "ShowRequest",
+    "ShowResponse",
+    "StatusResponse",
+    "Tensor",
+    "ThinkLevel",
+    "TokenLogprob",
+    "Tool",
+    "ToolCall",
+    "ToolCallFunction",
+    "ToolFunction",
+    "ToolParameters",
+    "UnsetType",
+    "VersionResponse",
+]

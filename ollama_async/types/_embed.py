@@ -1,0 +1,50 @@
+"""``/api/embed`` and the legacy ``/api/embeddings``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from msgspec import UNSET, UnsetType
+
+from ._base import Model
+
+__all__ = ["EmbedRequest", "EmbedResponse", "EmbeddingsRequest", "EmbeddingsResponse"]
+
+
+class EmbedRequest(Model, kw_only=True):
+    """Body of ``POST /api/embed``."""
+
+    model: str
+    input: str | list[str] | UnsetType = UNSET
+    truncate: bool | UnsetType = UNSET
+    dimensions: int | UnsetType = UNSET
+    options: dict[str, Any] | UnsetType = UNSET
+    keep_alive: float | str | UnsetType = UNSET
+
+
+class EmbedResponse(Model, kw_only=True, gc=False):
+    """Reply of ``embed``: one L2-normalised vector per input, in order."""
+
+    embeddings: list[list[float]]
+    model: str = ""
+    total_duration: int | None = None
+    """Nanoseconds for the whole request."""
+    load_duration: int | None = None
+    """Nanoseconds spent loading the model."""
+    prompt_eval_count: int | None = None
+    """Number of input tokens."""
+
+
+class EmbeddingsRequest(Model, kw_only=True):
+    """Body of the legacy ``POST /api/embeddings``."""
+
+    model: str
+    prompt: str | UnsetType = UNSET
+    options: dict[str, Any] | UnsetType = UNSET
+    keep_alive: float | str | UnsetType = UNSET
+
+
+class EmbeddingsResponse(Model, kw_only=True, gc=False):
+    """Reply of the legacy ``embeddings``: one vector, not normalised."""
+
+    embedding: list[float]

@@ -1,0 +1,112 @@
+"""``/api/generate`` and ``/api/chat``: requests, chunks and final responses.
+
+A streamed chunk and the final (or non-streamed) response share one type per
+endpoint, as in the official client: the final one has ``done=True`` and the
+metrics.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from msgspec import UNSET, UnsetType, field
+
+from ._base import Model
+from ._common import DebugInfo, Logprob, Message, ToolCall
+
+__all__ = [
+    "ChatRequest",
+    "ChatResponse",
+    "GenerateRequest",
+    "GenerateResponse",
+    "ThinkLevel",
+]
+
+ThinkLevel = Literal["low", "medium", "high", "max"]
+
+
+class _Metrics(Model, kw_only=True, gc=False):
+    model: str = ""
+    """The model name, as sent in the request."""
+    created_at: str | None = None
+    """RFC 3339 UTC timestamp with up to 9 fractional digits."""
+    done: bool = False
+    """``True`` only on the final chunk."""
+    done_reason: str | None = None
+    """Final chunk: ``stop``, ``length``; load/unload replies: ``load``, ``unload``."""
+    total_duration: int | None = None
+    """Nanoseconds for the whole request (final chunk)."""
+    load_duration: int | None = None
+    """Nanoseconds spent loading the model (final chunk)."""
+    prompt_eval_count: int | None = None
+    """Number of prompt tokens evaluated (final chunk)."""
+    prompt_eval_duration: int | None = None
+    """Nanoseconds spent evaluating the prompt (final chunk)."""
+    eval_count: int | None = None
+    """Number of tokens generated (final chunk)."""
+    eval_duration: int | None = None
+    """Nanoseconds spent generating (final chunk)."""
+    logprobs: list[Logprob] | None = None
+    """Log probabilities of the generated tokens, when requested."""
+    remote_model: str | None = None
+    remote_host: str | None = None
+    debug_info: DebugInfo | None = field(default=None, name="_debug_info")
+
+
+class GenerateResponse(_Metrics, kw_only=True, gc=False):
+    """A chunk of a ``generate`` stream, or the whole non-streamed answer."""
+
+    response: str
+    """Text generated in this chunk (``""`` on the final chunk of a stream)."""
+    thinking: str | None = None
+    """Reasoning generated in this chunk, when thinking is on."""
+    context: list[int] | None = None
+    """Final chunk: the conversation encoding (deprecated by the server)."""
+    tool_calls: list[ToolCall] | None = None
+    """Final chunk, for models with a built-in tool parser."""
+
+
+class ChatResponse(_Metrics, kw_only=True, gc=False):
+    """A chunk of a ``chat`` stream, or the whole non-streamed answer."""
+
+    message: Message
+    """The assistant's message (a piece of it, in a stream)."""
+
+
+class _GenerateParams(Model, kw_only=True):
+    format: str | dict[str, Any] | UnsetType = UNSET
+    options: dict[str, Any] | UnsetType = UNSET
+    keep_alive: float | str | UnsetType = UNSET
+    think: bool | ThinkLevel | UnsetType = UNSET
+    truncate: bool | UnsetType = UNSET
+    shift: bool | UnsetType = UNSET
+    logprobs: bool | UnsetType = UNSET
+    top_logprobs: int | UnsetType = UNSET
+
+
+class GenerateRequest(_GenerateParams, kw_only=True):
+    """Body of ``POST /api/generate``."""
+
+    model: str
+    stream: bool
+    """Always sent: the server streams when it is absent."""
+    prompt: str | UnsetType = UNSET
+    suffix: str | UnsetType = UNSET
+    system: str | UnsetType = UNSET
+    template: str | UnsetType = UNSET
+    context: list[int] | UnsetType = UNSET
+    raw: bool | UnsetType = UNSET
+    images: list[str] | UnsetType = UNSET
+    width: int | UnsetType = UNSET
+    height: int | UnsetType = UNSET
+    steps: int | UnsetType = UNSET
+
+
+class ChatRequest(_GenerateParams, kw_only=True):
+    """Body of ``POST /api/chat``."""
+
+    model: str
+    stream: bool
+    """Always sent: the server streams when it is absent."""
+    messages: list[Message] | UnsetType = UNSET
+    tools: list[dict[str, Any]] | UnsetType = UNSET

@@ -1,0 +1,195 @@
+"""Model management: tags (list), show, create, copy, delete, pull, push, ps,
+version."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from msgspec import UNSET, UnsetType, field
+
+from ._base import Model
+from ._common import Message, ModelDetails
+
+__all__ = [
+    "CopyRequest",
+    "CreateRequest",
+    "DeleteRequest",
+    "ListModel",
+    "ListResponse",
+    "ProcessModel",
+    "ProcessResponse",
+    "ProgressResponse",
+    "PullRequest",
+    "PushRequest",
+    "ShowRequest",
+    "ShowResponse",
+    "StatusResponse",
+    "Tensor",
+    "VersionResponse",
+]
+
+
+class ListModel(Model, kw_only=True, gc=False):
+    """An installed model, as listed by ``GET /api/tags``."""
+
+    model: str = ""
+    """Full name with tag, e.g. ``llama3.2:latest``."""
+    name: str = ""
+    modified_at: datetime | None = None
+    size: int | None = None
+    """Bytes on disk."""
+    digest: str | None = None
+    """64 hex characters, without a ``sha256:`` prefix."""
+    details: ModelDetails | None = None
+    capabilities: list[str] | None = None
+    remote_model: str | None = None
+    remote_host: str | None = None
+
+
+class ListResponse(Model, kw_only=True, gc=False):
+    """Reply of ``list()``."""
+
+    models: list[ListModel] = []
+
+    Model = ListModel
+
+
+class Tensor(Model, kw_only=True, gc=False):
+    """A tensor of a GGUF model (``show``)."""
+
+    name: str = ""
+    type: str = ""
+    shape: list[int] = []
+
+
+class ShowResponse(Model, kw_only=True, gc=False):
+    """Reply of ``show()``."""
+
+    modelfile: str | None = None
+    parameters: str | None = None
+    """Newline-separated Modelfile parameters."""
+    template: str | None = None
+    system: str | None = None
+    license: str | None = None
+    details: ModelDetails | None = None
+    model_info: dict[str, Any] | None = None
+    """GGUF metadata such as ``general.architecture``."""
+    projector_info: dict[str, Any] | None = None
+    tensors: list[Tensor] | None = None
+    capabilities: list[str] | None = None
+    modified_at: datetime | None = None
+    messages: list[Message] | None = None
+    renderer: str | None = None
+    parser: str | None = None
+    requires: str | None = None
+    remote_model: str | None = None
+    remote_host: str | None = None
+
+    @property
+    def modelinfo(self) -> dict[str, Any] | None:
+        """The official client's name for ``model_info``."""
+        return self.model_info
+
+
+class ProcessModel(Model, kw_only=True, gc=False):
+    """A loaded model, as listed by ``GET /api/ps``."""
+
+    model: str = ""
+    name: str = ""
+    size: int | None = None
+    """Bytes of memory in use."""
+    size_vram: int | None = None
+    """Bytes of that memory on the GPU."""
+    digest: str | None = None
+    details: ModelDetails | None = None
+    expires_at: datetime | None = None
+    """When the model will be unloaded (far future for "forever")."""
+    context_length: int | None = None
+
+
+class ProcessResponse(Model, kw_only=True, gc=False):
+    """Reply of ``ps()``."""
+
+    models: list[ProcessModel] = []
+
+    Model = ProcessModel
+
+
+class StatusResponse(Model, kw_only=True, gc=False):
+    """Reply of ``copy()`` and ``delete()``."""
+
+    status: str | None = None
+
+
+class ProgressResponse(Model, kw_only=True, gc=False):
+    """A progress line of ``pull``/``push``/``create``; the last one has
+    ``status == "success"``."""
+
+    status: str
+    digest: str | None = None
+    """``sha256:…`` of the layer being transferred."""
+    total: int | None = None
+    """Bytes in the layer."""
+    completed: int | None = None
+    """Bytes transferred so far."""
+
+
+class VersionResponse(Model, kw_only=True, gc=False):
+    """Reply of ``version()``."""
+
+    version: str
+
+
+class ShowRequest(Model, kw_only=True):
+    """Body of ``POST /api/show``."""
+
+    model: str
+    verbose: bool | UnsetType = UNSET
+    system: str | UnsetType = UNSET
+    options: dict[str, Any] | UnsetType = UNSET
+
+
+class CreateRequest(Model, kw_only=True):
+    """Body of ``POST /api/create``."""
+
+    model: str
+    stream: bool
+    from_: str | UnsetType = field(default=UNSET, name="from")
+    files: dict[str, str] | UnsetType = UNSET
+    adapters: dict[str, str] | UnsetType = UNSET
+    template: str | UnsetType = UNSET
+    license: str | list[str] | UnsetType = UNSET
+    system: str | UnsetType = UNSET
+    parameters: dict[str, Any] | UnsetType = UNSET
+    messages: list[Message] | UnsetType = UNSET
+    quantize: str | UnsetType = UNSET
+
+
+class CopyRequest(Model, kw_only=True):
+    """Body of ``POST /api/copy``."""
+
+    source: str
+    destination: str
+
+
+class DeleteRequest(Model, kw_only=True):
+    """Body of ``DELETE /api/delete``."""
+
+    model: str
+
+
+class PullRequest(Model, kw_only=True):
+    """Body of ``POST /api/pull``."""
+
+    model: str
+    stream: bool
+    insecure: bool | UnsetType = UNSET
+
+
+class PushRequest(Model, kw_only=True):
+    """Body of ``POST /api/push``."""
+
+    model: str
+    stream: bool
+    insecure: bool | UnsetType = UNSET
