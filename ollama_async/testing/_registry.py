@@ -1,0 +1,467 @@
+"""The emulator's in-memory model store: names, presets, loaded models, blobs.
+
+Owns the `FakeModel` description, Ollama's model-name rules (``[host/][namespace/]
+model[:tag]``, case-insensitive matching, ``:latest`` default), the preset catalogue
+and the JSON shapes models take in ``/api/tags``, ``/api/show`` and ``/api/ps``.
+Imports only the standard library and sibling modules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, MutableMapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+from ._wire import go_quote, local_rfc3339
+
+if TYPE_CHECKING:
+    from ._faults import Fault
+
+DEFAULT_HOST: Final = "registry.ollama.ai"
+DEFAULT_NAMESPACE: Final = "library"
+DEFAULT_TAG: Final = "latest"
+
+_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}")
+_NAMESPACE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,79}")
+_HOST = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,349}")
+
+
+@dataclass(frozen=True)
+class Name:
+    """A parsed model name with Ollama's defaults filled in."""
+
+    host: str
+    namespace: str
+    model: str
+    tag: str
+
+    @property
+    def full(self) -> str:
+        """``registry.ollama.ai/library/llama3.2:latest``."""
+        return f"{self.host}/{self.namespace}/{self.model}:{self.tag}"
+
+    @property
+    def key(self) -> str:
+        """Registry key: matching is case-insensitive."""
+        return self.full.lower()
+
+    @property
+    def display(self) -> str:
+        """Shortest form, as ``/api/tags`` lists it: ``llama3.2:latest``."""
+        if self.host != DEFAULT_HOST:
+            return self.full
+        if self.namespace != DEFAULT_NAMESPACE:
+            return f"{self.namespace}/{self.model}:{self.tag}"
+        return f"{self.model}:{self.tag}"
+
+
+def parse_name(text: str) -> Name | None:
+    """Parse like Go's ``model.ParseName``; None when the name is invalid."""
+    text = text.partition("@")[0]
+    tag = DEFAULT_TAG
+    colon = text.rfind(":")
+    if colon >= 0 and "/" not in text[colon:]:
+        text, tag = text[:colon], text[colon + 1 :]
+    parts = text.split("/")
+    if len(parts) > 3:
+        return None
+    model = parts[-1]
+    namespace = parts[-2] if len(parts) >= 2 else DEFAULT_NAMESPACE
+    host = parts[-3] if len(parts) == 3 else DEFAULT_HOST
+    ok = (
+        _PART.fullmatch(model)
+        and _PART.fullmatch(tag)
+        and _NAMESPACE.fullmatch(namespace)
+        and _HOST.fullmatch(host)
+    )
+    return Name(host, namespace, model, tag) if ok else None
+
+
+def fake_digest(*parts: str) -> str:
+    """A stable 64-hex digest for a made-up blob."""
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+
+_BASE_DATE = datetime(2026, 5, 1, 9, 30, 12, 345678, tzinfo=UTC)
+
+
+@dataclass(kw_only=True)
+class FakeModel:
+    """A model the emulator knows, installed or pullable.
+
+    Only ``name`` is required; the rest shapes ``/api/tags``, ``/api/show`` and how
+    the model answers. ``reply`` fixes the answer text (split into word tokens);
+    ``tool_calls`` (a list of ``{"name": ..., "arguments": {...}}``) is what the
+    model answers when a chat request offers tools; ``fault`` is injected into
+    every request that names this model.
+    """
+
+    name: str
+    family: str = "llama"
+    families: list[str] | None = None
+    parameter_size: str = "3.2B"
+    quantization_level: str = "Q4_K_M"
+    format: str = "gguf"
+    parent_model: str = ""
+    capabilities: tuple[str, ...] = ("completion",)
+    context_length: int = 131072
+    embedding_length: int = 3072
+    size: int = 2_019_393_189
+    digest: str = ""
+    template: str = "{{ .Prompt }}"
+    system: str = ""
+    license: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    modified_at: datetime | None = None
+    reply: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    fault: Fault | None = None
+
+    def __post_init__(self) -> None:
+        parsed = parse_name(self.name)
+        if parsed is None:
+            raise ValueError(f"invalid model name: {self.name!r}")
+        self.name = parsed.display
+        if not self.digest:
+            self.digest = fake_digest("manifest", parsed.key)
+        if self.families is None:
+            self.families = [self.family]
+        if self.modified_at is None:
+            days = int(self.digest[:4], 16) % 90
+            self.modified_at = _BASE_DATE - timedelta(days=days)
+
+    @property
+    def key(self) -> str:
+        """The case-insensitive registry key."""
+        parsed = parse_name(self.name)
+        assert parsed is not None
+        return parsed.key
+
+    def has(self, capability: str) -> bool:
+        """Whether the model reports ``capability`` (``tools``, ``thinking`` ...)."""
+        return capability in self.capabilities
+
+    def details(self) -> dict[str, Any]:
+        """The ``details`` object of tags/show/ps."""
+        return {
+            "parent_model": self.parent_model,
+            "format": self.format,
+            "family": self.family,
+            "families": self.families,
+            "parameter_size": self.parameter_size,
+            "quantization_level": self.quantization_level,
+        }
+
+    def layers(self) -> list[tuple[str, str, int]]:
+        """(media type, sha256 hex, size) per layer, weights first."""
+        small = [
+            ("application/vnd.ollama.image.template", self.template),
+            ("application/vnd.ollama.image.license", self.license),
+            ("application/vnd.ollama.image.system", self.system),
+            ("application/vnd.ollama.image.params", str(sorted(self.parameters))),
+        ]
+        out = [
+            (
+                "application/vnd.ollama.image.model",
+                fake_digest("weights", self.digest),
+                self.size - 2048,
+            )
+        ]
+        out += [
+            (kind, fake_digest(kind, text), max(len(text.encode()), 20))
+            for kind, text in small
+            if text
+        ]
+        return out
+
+    def tags_entry(self) -> dict[str, Any]:
+        """One element of ``/api/tags``."""
+        assert self.modified_at is not None
+        return {
+            "name": self.name,
+            "model": self.name,
+            "modified_at": local_rfc3339(self.modified_at),
+            "size": self.size,
+            "digest": self.digest,
+            "details": self.details(),
+            "capabilities": list(self.capabilities),
+        }
+
+    def model_info(self, *, verbose: bool) -> dict[str, Any]:
+        """GGUF-style metadata; long arrays are blanked unless verbose (as Ollama)."""
+        arch = self.family.replace("-", "")
+        tokens = ["<unk>", "<s>", "</s>", "the", "of", "and", "to", "in"]
+        info: dict[str, Any] = {
+            "general.architecture": arch,
+            "general.file_type": 15,
+            "general.parameter_count": _param_count(self.parameter_size),
+            "general.quantization_version": 2,
+            f"{arch}.context_length": self.context_length,
+            f"{arch}.embedding_length": self.embedding_length,
+            "tokenizer.ggml.model": "gpt2",
+            "tokenizer.ggml.tokens": tokens,
+            "tokenizer.ggml.token_type": [1] * len(tokens),
+        }
+        if not verbose:
+            info = {
+                k: ([] if isinstance(v, list) and len(v) > 5 else v)
+                for k, v in info.items()
+            }
+        return info
+
+    def parameters_text(self) -> str:
+        """The ``parameters`` string: key padded to 30 columns, Go-syntax value."""
+        lines = []
+        for key in sorted(self.parameters):
+            value = self.parameters[key]
+            for item in value if isinstance(value, list) else [value]:
+                lines.append(f"{key:<30} {_go_value(item)}")
+        return "\n".join(lines)
+
+    def modelfile(self) -> str:
+        """A Modelfile like ``ollama show --modelfile`` prints."""
+        weights = self.layers()[0][1]
+        out = [
+            '# Modelfile generated by "ollama show"',
+            "# To build a new Modelfile based on this, replace FROM with:",
+            f"# FROM {self.name}",
+            "",
+            f"FROM /root/.ollama/models/blobs/sha256-{weights}",
+            f'TEMPLATE """{self.template}"""',
+        ]
+        if self.system:
+            out.append(f'SYSTEM """{self.system}"""')
+        for key in sorted(self.parameters):
+            value = self.parameters[key]
+            for item in value if isinstance(value, list) else [value]:
+                out.append(f"PARAMETER {key} {item}")
+        if self.license:
+            out.append(f'LICENSE """{self.license}"""')
+        return "\n".join(out) + "\n"
+
+    def show(self, *, verbose: bool) -> dict[str, Any]:
+        """The ``/api/show`` body (fields omitted when empty, as Go does)."""
+        assert self.modified_at is not None
+        body: dict[str, Any] = {
+            "license": self.license,
+            "modelfile": self.modelfile(),
+            "parameters": self.parameters_text(),
+            "template": self.template,
+            "system": self.system,
+            "details": self.details(),
+            "messages": self.messages,
+            "model_info": self.model_info(verbose=verbose),
+            "tensors": [
+                {
+                    "name": "token_embd.weight",
+                    "type": "Q4_K",
+                    "shape": [self.embedding_length, 32000],
+                },
+                {
+                    "name": "output_norm.weight",
+                    "type": "F32",
+                    "shape": [self.embedding_length],
+                },
+            ],
+            "capabilities": list(self.capabilities),
+            "modified_at": local_rfc3339(self.modified_at),
+        }
+        if self.has("vision"):
+            body["projector_info"] = {"clip.has_vision_encoder": True}
+        keep = {"details", "model_info", "modified_at"}
+        return {k: v for k, v in body.items() if v or k in keep}
+
+
+def _go_value(value: Any) -> str:
+    if isinstance(value, str):
+        return go_quote(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _param_count(size: str) -> int:
+    scale = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+    try:
+        return int(float(size[:-1]) * scale[size[-1].upper()])
+    except (KeyError, ValueError, IndexError):
+        return 0
+
+
+_LLAMA_TEMPLATE = (
+    "<|start_header_id|>system<|end_header_id|>\n\n{{ .System }}<|eot_id|>"
+    "{{ range .Messages }}<|start_header_id|>{{ .Role }}<|end_header_id|>\n\n"
+    "{{ .Content }}<|eot_id|>{{ end }}<|start_header_id|>assistant<|end_header_id|>"
+)
+_QWEN_TEMPLATE = (
+    "{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n"
+    "{{ end }}<|im_start|>assistant\n{{ if .Thinking }}<think>{{ .Thinking }}"
+    "</think>{{ end }}"
+)
+
+
+def presets() -> list[FakeModel]:
+    """The models installed by default."""
+    return [
+        FakeModel(
+            name="llama3.2:latest",
+            capabilities=("completion", "tools"),
+            template=_LLAMA_TEMPLATE,
+            license="LLAMA 3.2 COMMUNITY LICENSE AGREEMENT\n"
+            "Llama 3.2 Version Release Date: September 25, 2024",
+            parameters={
+                "stop": ["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
+            },
+        ),
+        FakeModel(
+            name="qwen3:8b",
+            family="qwen3",
+            parameter_size="8.2B",
+            capabilities=("completion", "tools", "thinking"),
+            context_length=40960,
+            embedding_length=4096,
+            size=5_225_388_164,
+            template=_QWEN_TEMPLATE,
+            license="Apache License\nVersion 2.0, January 2004",
+            parameters={
+                "repeat_penalty": 1,
+                "stop": ["<|im_start|>", "<|im_end|>"],
+                "temperature": 0.6,
+                "top_k": 20,
+                "top_p": 0.95,
+            },
+        ),
+        FakeModel(
+            name="nomic-embed-text:latest",
+            family="nomic-bert",
+            parameter_size="137M",
+            quantization_level="F16",
+            capabilities=("embedding",),
+            context_length=2048,
+            embedding_length=768,
+            size=274_302_450,
+            license="Apache License\nVersion 2.0, January 2004",
+            parameters={"num_ctx": 8192},
+        ),
+        FakeModel(
+            name="llava:7b",
+            families=["llama", "clip"],
+            parameter_size="7B",
+            quantization_level="Q4_0",
+            capabilities=("completion", "vision"),
+            context_length=32768,
+            embedding_length=4096,
+            size=4_733_363_377,
+            template="[INST] {{ if .System }}{{ .System }} {{ end }}"
+            "{{ .Prompt }} [/INST]",
+            license="Apache License\nVersion 2.0, January 2004",
+            parameters={"stop": ["[INST]", "[/INST]"]},
+        ),
+    ]
+
+
+def remote_presets() -> list[FakeModel]:
+    """Models that are not installed but can be pulled."""
+    return [
+        FakeModel(
+            name="gemma3:1b",
+            family="gemma3",
+            parameter_size="999.89M",
+            context_length=32768,
+            embedding_length=1152,
+            size=815_319_791,
+            license="Gemma Terms of Use",
+            parameters={"stop": ["<end_of_turn>"], "top_k": 64, "top_p": 0.95},
+        ),
+        FakeModel(
+            name="all-minilm:latest",
+            family="bert",
+            parameter_size="23M",
+            quantization_level="F16",
+            capabilities=("embedding",),
+            context_length=512,
+            embedding_length=384,
+            size=45_960_996,
+        ),
+        FakeModel(
+            name="qwen2.5-coder:1.5b",
+            family="qwen2",
+            parameter_size="1.5B",
+            capabilities=("completion", "tools", "insert"),
+            context_length=32768,
+            embedding_length=1536,
+            size=986_062_089,
+        ),
+    ]
+
+
+class ModelRegistry(MutableMapping[str, FakeModel]):
+    """Installed models keyed by name; lookups normalise like Ollama.
+
+    ``registry["LLAMA3.2"]`` finds ``llama3.2:latest``. Iteration yields display
+    names. Assigning under a name stores a copy renamed to that name.
+    """
+
+    def __init__(self, models: Iterable[FakeModel] = ()) -> None:
+        self._models: dict[str, FakeModel] = {}
+        for model in models:
+            self.add(model)
+
+    def add(self, model: FakeModel) -> None:
+        """Install (or replace) a model."""
+        self._models[model.key] = model
+
+    def find(self, name: str) -> FakeModel | None:
+        """The installed model ``name`` refers to, or None."""
+        parsed = parse_name(name)
+        return None if parsed is None else self._models.get(parsed.key)
+
+    def __getitem__(self, name: str) -> FakeModel:
+        model = self.find(name)
+        if model is None:
+            raise KeyError(name)
+        return model
+
+    def __setitem__(self, name: str, model: FakeModel) -> None:
+        self.add(model if model.name == name else replace(model, name=name, digest=""))
+
+    def __delitem__(self, name: str) -> None:
+        parsed = parse_name(name)
+        if parsed is None or parsed.key not in self._models:
+            raise KeyError(name)
+        del self._models[parsed.key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([m.name for m in self._models.values()])
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def __repr__(self) -> str:
+        return f"ModelRegistry({sorted(self)!r})"
+
+
+@dataclass
+class Loaded:
+    """A model resident in memory, as ``/api/ps`` shows it."""
+
+    model: FakeModel
+    expires_at: datetime
+    context_length: int
+
+    def ps_entry(self) -> dict[str, Any]:
+        """One element of ``/api/ps``."""
+        return {
+            "name": self.model.name,
+            "model": self.model.name,
+            "size": self.model.size,
+            "size_vram": self.model.size,
+            "digest": self.model.digest,
+            "details": self.model.details(),
+            "expires_at": local_rfc3339(self.expires_at),
+            "context_length": self.context_length,
+        }

@@ -1,0 +1,435 @@
+"""`FakeOllama`: lifecycle, routing, request log, counters and model residency.
+
+Routing is done here rather than by aiohttp's router so unknown paths, wrong
+methods and trailing slashes answer exactly as Ollama's Gin router does. The
+server runs with ``handler_cancellation=True`` so that a client closing its
+connection cancels the handler at once: that is how `FakeOllama.disconnects`
+sees it. Imports aiohttp, msgspec and the standard library, never the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Final
+
+from aiohttp import web
+from multidict import CIMultiDictProxy, MultiMapping
+
+from . import _inference, _management
+from ._exchange import Exchange, Reject, error_reply, text_reply
+from ._faults import BUSY_MESSAGE, FAULT_HEADER, Fault, FaultBook, parse_fault_header
+from ._registry import (
+    FakeModel,
+    Loaded,
+    ModelRegistry,
+    parse_name,
+    presets,
+    remote_presets,
+)
+from ._wire import expiry, try_json
+
+Handler = Callable[[Exchange], Awaitable[web.StreamResponse]]
+
+_ROUTES: Final[dict[str, dict[str, Handler]]] = {
+    **_inference.ROUTES,
+    **_management.ROUTES,
+}
+_BLOBS: Final = "/api/blobs/"
+_QUEUED: Final = frozenset(
+    {"/api/generate", "/api/chat", "/api/embed", "/api/embeddings"}
+)
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the emulator received it."""
+
+    method: str
+    path: str
+    headers: CIMultiDictProxy[str]
+    query: MultiMapping[str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        """The body parsed as JSON, or None when it is empty or not JSON."""
+        return try_json(self.body)
+
+
+class FakeOllama:
+    """An Ollama server emulator on a loopback port, for tests and demos.
+
+    Example:
+        >>> async def demo() -> None:
+        ...     async with FakeOllama() as server:
+        ...         print(server.url)  # http://127.0.0.1:PORT
+
+    Args:
+        host, port: where to listen; port 0 picks a free one.
+        models: installed models (None: the presets).
+        remote_models: extra models `pull` can fetch (names or FakeModel),
+            besides the presets that are not installed.
+        response_tokens: tokens per generate/chat answer (``num_predict`` caps it).
+        tokens_per_second: pace between streamed chunks (None: no pacing).
+        first_token_delay: seconds before the first chunk (and the headers).
+        load_delay: seconds to load a model that is not loaded yet.
+        max_concurrency: in-flight generate/chat/embed requests beyond which
+            requests get Ollama's 503 "server busy" (None: unlimited).
+        burst: write many NDJSON lines per socket write, for throughput.
+        version: what ``/api/version`` reports.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        models: Iterable[FakeModel] | None = None,
+        remote_models: Iterable[FakeModel | str] = (),
+        response_tokens: int = 24,
+        tokens_per_second: float | None = None,
+        first_token_delay: float = 0.0,
+        load_delay: float = 0.0,
+        max_concurrency: int | None = None,
+        burst: bool = False,
+        version: str = "0.33.0",
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.response_tokens = response_tokens
+        self.tokens_per_second = tokens_per_second
+        self.first_token_delay = first_token_delay
+        self.load_delay = load_delay
+        self.max_concurrency = max_concurrency
+        self.burst = burst
+        self.version = version
+        self.models = ModelRegistry(presets() if models is None else models)
+        self.remote = ModelRegistry(
+            m for m in remote_presets() if m.key not in self.models
+        )
+        if models is not None:
+            self.remote.update(
+                {m.name: m for m in presets() if m.key not in self.models}
+            )
+        for extra in remote_models:
+            self.remote.add(
+                extra if isinstance(extra, FakeModel) else FakeModel(name=extra)
+            )
+        self.blobs: dict[str, int] = {}
+        self.loaded: dict[str, Loaded] = {}
+        self.requests: list[RecordedRequest] = []
+        self._faults = FaultBook()
+        self._scripted_calls: defaultdict[str, deque[list[dict[str, Any]]]] = (
+            defaultdict(deque)
+        )
+        self._scripted_replies: defaultdict[str, deque[str]] = defaultdict(deque)
+        self._runner: web.ServerRunner | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+        self._changed: asyncio.Event | None = None
+        self._inflight = 0
+        self.reset_stats()
+
+    # --- lifecycle -------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:41234`` (no trailing slash)."""
+        if self._runner is None:
+            raise RuntimeError("FakeOllama is not started")
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        """Bind and start serving."""
+        if self._runner is not None:
+            raise RuntimeError("FakeOllama is already started")
+        self._stopping = False
+        self._changed = asyncio.Event()
+        server = web.Server(self._dispatch, handler_cancellation=True, access_log=None)
+        runner = web.ServerRunner(server, shutdown_timeout=0.5)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.port = runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        """Stop serving: cancel requests in flight and close every connection."""
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        self._stopping = True
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await runner.cleanup()
+
+    async def __aenter__(self) -> FakeOllama:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # --- observability ----------------------------------------------------------
+
+    def reset_stats(self) -> None:
+        """Clear the request log and the stream counters."""
+        self.requests = []
+        self.active_streams = 0
+        self.completed_streams = 0
+        self.disconnects = 0
+        self.aborted_streams = 0
+
+    async def wait_for_disconnects(self, n: int, timeout: float = 5.0) -> None:
+        """Wait until `disconnects` >= n; TimeoutError after ``timeout`` seconds."""
+        await self.wait_until(lambda: self.disconnects >= n, timeout)
+
+    async def wait_for_idle(self, timeout: float = 5.0) -> None:
+        """Wait until no stream is active; TimeoutError after ``timeout`` seconds."""
+        await self.wait_until(lambda: self.active_streams == 0, timeout)
+
+    async def wait_until(
+        self, predicate: Callable[[], bool], timeout: float = 5.0
+    ) -> None:
+        """Wait until ``predicate()`` holds, rechecked on every counter change."""
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                if self._changed is None:
+                    self._changed = asyncio.Event()
+                self._changed.clear()
+                await self._changed.wait()
+
+    @property
+    def loaded_models(self) -> list[str]:
+        """Names of the models in memory now (as ``/api/ps`` lists them)."""
+        return [entry["name"] for entry in self.ps_entries()]
+
+    def _notify(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+
+    def _stream_opened(self) -> None:
+        self.active_streams += 1
+        self._notify()
+
+    def _stream_closed(self) -> None:
+        self.active_streams -= 1
+        self._notify()
+
+    def _stream_completed(self) -> None:
+        self.completed_streams += 1
+        self._notify()
+
+    def _stream_aborted(self) -> None:
+        self.aborted_streams += 1
+        self._notify()
+
+    def _client_disconnected(self) -> None:
+        self.disconnects += 1
+        self._notify()
+
+    # --- faults and scripts ------------------------------------------------------
+
+    def add_fault(self, fault: Fault) -> None:
+        """Inject ``fault`` into the requests it matches (first match wins)."""
+        self._faults.add(fault)
+
+    def clear_faults(self) -> None:
+        """Remove every global fault."""
+        self._faults.clear()
+
+    def script_tool_calls(self, model: str, calls: list[dict[str, Any]]) -> None:
+        """Queue the tool calls the next chat request with tools to ``model`` gets.
+
+        Each call is ``{"name": ..., "arguments": {...}}`` (or a wire ``tool_calls``
+        element). Queued answers are consumed in order, one per request.
+        """
+        self._scripted_calls[_required_key(model)].append(calls)
+
+    def script_reply(self, model: str, text: str) -> None:
+        """Queue the text of the next generate/chat answer from ``model``."""
+        self._scripted_replies[_required_key(model)].append(text)
+
+    def add_blob(self, data: bytes) -> str:
+        """Store a blob as if uploaded; returns its ``sha256:<hex>`` digest."""
+        import hashlib
+
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        self.blobs[digest] = len(data)
+        return digest
+
+    def _next_calls(self, model: FakeModel) -> list[dict[str, Any]] | None:
+        queue = self._scripted_calls.get(model.key)
+        return queue.popleft() if queue else None
+
+    def _next_reply(self, model: FakeModel) -> str | None:
+        queue = self._scripted_replies.get(model.key)
+        return queue.popleft() if queue else model.reply
+
+    # --- model residency --------------------------------------------------------
+
+    async def _load(self, model: FakeModel, num_ctx: int | None) -> int:
+        """Make ``model`` resident (sleeping ``load_delay`` if it was not); ns spent."""
+        start = time.perf_counter_ns()
+        self._expire()
+        if model.key not in self.loaded:
+            if self.load_delay:
+                await asyncio.sleep(self.load_delay)
+            ctx = min(num_ctx or 4096, model.context_length)
+            self.loaded[model.key] = Loaded(model, expiry(300.0), ctx)
+        return max(1, time.perf_counter_ns() - start)
+
+    def _keep(self, model: FakeModel, keep_alive: float | None) -> None:
+        """After a request: keep the model for ``keep_alive`` seconds (0 unloads)."""
+        entry = self.loaded.get(model.key)
+        if entry is None:
+            return
+        seconds = 300.0 if keep_alive is None else keep_alive
+        if seconds == 0:
+            del self.loaded[model.key]
+        else:
+            entry.expires_at = expiry(seconds)
+
+    def _expire(self) -> None:
+        now = expiry(0.0)
+        for key in [k for k, v in self.loaded.items() if v.expires_at <= now]:
+            del self.loaded[key]
+
+    def ps_entries(self) -> list[dict[str, Any]]:
+        """``/api/ps`` models, latest expiry first."""
+        self._expire()
+        entries = sorted(self.loaded.values(), key=lambda v: v.expires_at, reverse=True)
+        return [entry.ps_entry() for entry in entries]
+
+    # --- dispatch ---------------------------------------------------------------
+
+    async def _dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        exchange: Exchange | None = None
+        try:
+            is_blob_post = request.method == "POST" and request.path.startswith(_BLOBS)
+            body = b"" if is_blob_post else await request.read()
+            record = RecordedRequest(
+                request.method, request.path, request.headers, request.query, body
+            )
+            self.requests.append(record)
+            handler = self._route(request)
+            if isinstance(handler, web.StreamResponse):
+                return handler
+            exchange = Exchange(self, request, body, None)
+            response = await self._serve(exchange, handler)
+            if is_blob_post and exchange.body:
+                # Blob bodies are read by the handler, only when Ollama would.
+                record.body = exchange.body
+            return response
+        except asyncio.CancelledError:
+            # aiohttp cancels the handler when the peer disconnects; stop() too.
+            if not self._stopping:
+                if exchange is None:
+                    self._client_disconnected()
+                else:
+                    exchange.client_gone()
+            raise
+        finally:
+            self._tasks.discard(task)
+
+    def _route(self, request: web.BaseRequest) -> Handler | web.StreamResponse:
+        path = request.path
+        methods = _ROUTES.get(path)
+        if (
+            methods is None
+            and path.startswith(_BLOBS)
+            and "/" not in path[len(_BLOBS) :]
+        ):
+            methods = _management.BLOB_ROUTES
+        if methods is None:
+            bare = path.rstrip("/")
+            if bare != path and bare in _ROUTES:
+                status = 301 if request.method == "GET" else 307
+                return web.Response(status=status, headers={"Location": bare})
+            return text_reply(404, "404 page not found")
+        handler = methods.get(request.method)
+        if handler is None:
+            return text_reply(
+                405, "405 method not allowed", {"Allow": ", ".join(methods)}
+            )
+        return handler
+
+    async def _serve(self, exchange: Exchange, handler: Handler) -> web.StreamResponse:
+        path = exchange.request.path
+        data = try_json(exchange.body)
+        name = None
+        if isinstance(data, dict):
+            name = data.get("model") or data.get("name") or data.get("source")
+        parsed = parse_name(name) if isinstance(name, str) else None
+        header = exchange.request.headers.get(FAULT_HEADER)
+        if header is not None:
+            try:
+                exchange.fault = parse_fault_header(header)
+            except ValueError as exc:
+                return error_reply(400, f"invalid {FAULT_HEADER} header: {exc}")
+        elif (
+            parsed is not None
+            and (model := self.models.find(name or ""))
+            and model.fault
+        ):
+            exchange.fault = model.fault
+        else:
+            exchange.fault = self._faults.take(
+                path, parsed.key if parsed else None, _key
+            )
+        queued = path in _QUEUED
+        if (
+            queued
+            and self.max_concurrency is not None
+            and self._inflight >= self.max_concurrency
+        ):
+            return error_reply(503, BUSY_MESSAGE)
+        self._inflight += queued
+        try:
+            fault = exchange.fault
+            if fault is not None and fault.stall_before:
+                await asyncio.sleep(fault.stall_before)
+            if fault is not None and fault.status is not None:
+                headers = {}
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = f"{fault.retry_after:g}"
+                return error_reply(
+                    fault.status, fault.status_message(), headers=headers
+                )
+            try:
+                return await handler(exchange)
+            except Reject as reject:
+                return reject.response
+        finally:
+            self._inflight -= queued
+
+
+def _key(name: str) -> str | None:
+    parsed = parse_name(name)
+    return parsed.key if parsed else None
+
+
+def _required_key(name: str) -> str:
+    key = _key(name)
+    if key is None:
+        raise ValueError(f"invalid model name: {name!r}")
+    return key
