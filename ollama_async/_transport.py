@@ -284,8 +284,13 @@ class Transport:
         if effective.read != effective.first_byte:
             # The headers are in: from now on, `read` bounds the silences.
             connection = response.connection
-            if connection is not None and connection.protocol is not None:
-                connection.protocol.read_timeout = effective.read
+            protocol = connection.protocol if connection is not None else None
+            if protocol is not None:
+                protocol.read_timeout = effective.read
+                if not response.content.is_eof():
+                    # Re-arm now: the pending timer still runs on `first_byte`,
+                    # and the next data may be exactly what never comes.
+                    protocol.start_timeout()
         if response.status >= 400:
             await self._raise_for_status(response)
         return response

@@ -1,0 +1,48 @@
+"""Shared fixtures: the emulator (``fake_ollama`` comes from our own pytest
+plugin, registered as an entry point) and a client bound to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from aiohttp import web
+
+from ollama_async import AsyncClient
+from ollama_async.testing import FakeOllama
+
+USER_HI = [{"role": "user", "content": "Hello there"}]
+
+
+@pytest.fixture
+async def client(fake_ollama: FakeOllama) -> AsyncIterator[AsyncClient]:
+    async with AsyncClient(fake_ollama.url) as client:
+        yield client
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@pytest.fixture
+async def raw_server() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
+    """Serve one handler for every path on a loopback port; returns its URL.
+
+    For wire shapes the emulator deliberately never produces (a stream that
+    ends cleanly without its final line, a body that never ends, ...).
+    """
+    runners: list[web.AppRunner] = []
+
+    async def serve(handler: Handler) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handler)
+        runner = web.AppRunner(app, handler_cancellation=True)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        runners.append(runner)
+        port = runner.addresses[0][1]
+        return f"http://127.0.0.1:{port}"
+
+    yield serve
+    for runner in runners:
+        await runner.cleanup()
