@@ -1,0 +1,1 @@
+"""Benchmark harness for issue 4 (scripts, not part of the test run or the wheel)."""

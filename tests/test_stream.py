@@ -9,8 +9,8 @@ import contextlib
 
 import pytest
 from aiohttp import web
-
 from conftest import USER_HI
+
 from ollama_async import (
     AsyncClient,
     ChatResponse,
@@ -26,7 +26,7 @@ from ollama_async import (
     Timeout,
     UsageError,
 )
-from ollama_async.testing import Fault, FakeOllama
+from ollama_async.testing import FakeOllama, Fault
 
 MODEL = "llama3.2"
 
