@@ -5,10 +5,11 @@ mapping of aiohttp's exceptions onto ours."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import platform
 from collections.abc import AsyncIterable, Mapping
-from typing import Final
+from typing import Any, Final
 
 import aiohttp
 import msgspec
@@ -347,9 +348,32 @@ class Transport:
 
 
 def _abandon(session: aiohttp.ClientSession) -> None:
-    """Forget a session whose loop is gone, without the unclosed warning."""
+    """Drop a session whose loop is gone (e.g. after an earlier
+    ``asyncio.run()``), closing its sockets without that loop and without the
+    "Unclosed client session" warning."""
     connector = session.connector
     if connector is not None:
-        # Closing transports of a closed loop is impossible; drop them.
+        for protocol in _protocols(connector):
+            transport = protocol.transport
+            if transport is None:
+                continue
+            try:
+                transport.abort()
+            except RuntimeError:
+                # The loop is closed, so abort() could not schedule its own
+                # cleanup; run it here to close the socket.
+                lost = getattr(transport, "_call_connection_lost", None)
+                if lost is not None:
+                    with contextlib.suppress(Exception):
+                        lost(None)
         connector._close()
     session.detach()
+
+
+def _protocols(connector: aiohttp.BaseConnector) -> list[Any]:
+    # aiohttp keeps idle connections in `_conns` and busy ones in `_acquired`;
+    # both are private, hence the defensive getattr.
+    idle = getattr(connector, "_conns", {})
+    protocols = [protocol for entries in idle.values() for protocol, _ in entries]
+    protocols.extend(getattr(connector, "_acquired", ()))
+    return protocols
