@@ -66,8 +66,11 @@ class Message(Model, kw_only=True, gc=False):
     ToolCall = ToolCall
 
 
-class ToolParameters(Model, kw_only=True):
+class ToolParameters(Model, kw_only=True, omit_defaults=False):
     """JSON schema of a tool's parameters (an object schema)."""
+
+    # omit_defaults=False: ``"type": "object"`` must reach the server even
+    # though it is the default (the model is shown the schema as sent).
 
     type: str = "object"
     properties: dict[str, Any] = {}
@@ -84,8 +87,11 @@ class ToolFunction(Model, kw_only=True):
     parameters: ToolParameters | dict[str, Any] | UnsetType = UNSET
 
 
-class Tool(Model, kw_only=True):
+class Tool(Model, kw_only=True, omit_defaults=False):
     """A tool definition passed to ``chat(tools=...)``."""
+
+    # omit_defaults=False: ``"type": "function"`` is always sent, as the
+    # official client does; UNSET fields are still left out.
 
     function: ToolFunction
     type: str = "function"
