@@ -81,6 +81,16 @@ def encode_image(image: Any) -> str:
             raise RequestError("an image file object must be opened in binary mode")
         return base64.b64encode(data).decode("ascii")
     if isinstance(image, str):
+        # An existing file wins: names such as "photo1" or "img/cat_01" are
+        # also valid (unpadded) base64; the official client checks for a file
+        # first too.
+        path = Path(image)
+        try:
+            is_file = len(image) <= 4096 and path.is_file()
+        except (OSError, ValueError):
+            is_file = False
+        if is_file:
+            return base64.b64encode(_read_file(path)).decode("ascii")
         text = image.strip()
         if text.startswith("data:") and "," in text:
             text = text.split(",", 1)[1]  # the server wants bare base64
@@ -90,13 +100,6 @@ def encode_image(image: Any) -> str:
             raw = None
         if raw is not None and text:
             return base64.b64encode(raw).decode("ascii")  # re-padded
-        path = Path(image)
-        try:
-            is_file = path.is_file()
-        except (OSError, ValueError):
-            is_file = False
-        if is_file:
-            return base64.b64encode(_read_file(path)).decode("ascii")
         raise RequestError(
             f"image {image[:60]!r} is neither base64 data nor an existing file"
         )
