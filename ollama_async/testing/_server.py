@@ -10,6 +10,7 @@ sees it. Imports aiohttp, msgspec and the standard library, never the client.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -207,13 +208,18 @@ class FakeOllama:
     async def wait_until(
         self, predicate: Callable[[], bool], timeout: float = 5.0
     ) -> None:
-        """Wait until ``predicate()`` holds, rechecked on every counter change."""
+        """Wait until ``predicate()`` holds; TimeoutError after ``timeout`` seconds.
+
+        Rechecked on every counter change, and every 50 ms for time-based state
+        such as keep-alive expiry.
+        """
         async with asyncio.timeout(timeout):
             while not predicate():
                 if self._changed is None:
                     self._changed = asyncio.Event()
                 self._changed.clear()
-                await self._changed.wait()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), 0.05)
 
     @property
     def loaded_models(self) -> list[str]:
