@@ -35,11 +35,11 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "S2", "200 concurrent streams x 200 chunks", "stream", 200, 200, 200,
-            target=1.5, warmup_requests=200, warmup_chunks=20,
+            target=1.5, warmup_requests=200, warmup_chunks=5,
         ),
         Scenario(
             "S3", "1,000 non-streamed chats, concurrency 100", "chat", 1000, 100,
-            32, unit="request", target=2.0, warmup_requests=200, warmup_chunks=32,
+            32, unit="request", target=2.0, warmup_requests=100, warmup_chunks=32,
         ),
         Scenario(
             "S4", "200 embeds of 32 x 768 floats, concurrency 32", "embed", 200,
@@ -62,15 +62,15 @@ SCENARIOS: dict[str, Scenario] = {
 
 def quick(s: Scenario) -> Scenario:
     """Smaller sizes for --quick: same shapes, a fraction of the work."""
-    if s.name == "S1":
-        return replace(s, chunks=10_000, warmup_chunks=1_000)
-    if s.name == "S3":
-        return replace(s, requests=300)
-    if s.name == "S4":
-        return replace(s, requests=64)
-    if s.name == "TTFC":
-        return replace(s, requests=20, warmup_requests=5)
-    return replace(s, requests=s.requests // 2, concurrency=s.concurrency // 2)
+    sizes = {
+        "S1": {"chunks": 5_000, "warmup_chunks": 500},
+        "S2": {"requests": 100, "concurrency": 100, "chunks": 100},
+        "S3": {"requests": 200, "warmup_requests": 100},
+        "S4": {"requests": 64},
+        "S5": {"requests": 100, "concurrency": 100, "chunks": 10},
+        "TTFC": {"requests": 20, "warmup_requests": 5},
+    }
+    return replace(s, **sizes.get(s.name, {}))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

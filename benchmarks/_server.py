@@ -317,8 +317,7 @@ def _pin(cpu: int | None) -> None:
     if cpu is None or not hasattr(os, "sched_setaffinity"):
         return
     try:
-        if cpu in os.sched_getaffinity(0):
-            os.sched_setaffinity(0, {cpu})
+        os.sched_setaffinity(0, {cpu})
     except OSError:
         pass  # not allowed here: run unpinned
 
