@@ -173,7 +173,8 @@ def resolve_host(host: str | None = None) -> str:
             raise RequestError(f"invalid host name {name!r} in host {original!r}")
         if name == "0.0.0.0":
             name = "127.0.0.1"
-        elif not sep and name.lower() == "ollama.com":
-            # Go's envconfig treats a bare ollama.com as its HTTPS API.
+        elif not sep and port is None and name.lower() == "ollama.com":
+            # Go's envconfig treats a bare ollama.com (no scheme, no port) as
+            # its HTTPS API; "ollama.com:11434" stays a plain host:port.
             scheme, default_port = "https", 443
     return f"{scheme}://{name}:{port or default_port}{path}"
