@@ -10,6 +10,7 @@ from aiohttp import web
 
 from ollama_async import AsyncClient
 from ollama_async.testing import FakeOllama
+from ollama_async.testing._plugin import fake_ollama  # noqa: F401 - the fixture
 
 USER_HI = [{"role": "user", "content": "Hello there"}]
 
