@@ -17,7 +17,7 @@ from typing import Any, TypeAlias
 import msgspec
 
 from ._errors import RequestError
-from .types import UNSET, Message, Options, ThinkLevel, Tool, UnsetType
+from .types import UNSET, Image, Message, Options, ThinkLevel, Tool, UnsetType
 
 __all__ = [
     "ImageInput",
@@ -71,6 +71,8 @@ def model_arg(model: Any, name: str = "model") -> str:
 def encode_image(image: Any) -> str:
     """Padded base64 without a data-URL prefix, from bytes, a path, a binary
     file object or a base64 str. A missing or unreadable file raises."""
+    if isinstance(image, Image):
+        image = image.value
     if isinstance(image, bytes | bytearray | memoryview):
         return base64.b64encode(image).decode("ascii")
     if isinstance(image, os.PathLike):

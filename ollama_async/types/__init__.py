@@ -8,6 +8,7 @@ fields, keeping "not sent" apart from ``False``.
 from ._base import UNSET, Model, UnsetType
 from ._common import (
     DebugInfo,
+    Image,
     Logprob,
     Message,
     ModelDetails,
@@ -18,6 +19,7 @@ from ._common import (
     ToolCallFunction,
     ToolFunction,
     ToolParameters,
+    ToolProperty,
 )
 from ._embed import EmbeddingsRequest, EmbeddingsResponse, EmbedRequest, EmbedResponse
 from ._generate import (
@@ -59,6 +61,7 @@ __all__ = [
     "EmbeddingsResponse",
     "GenerateRequest",
     "GenerateResponse",
+    "Image",
     "ListModel",
     "ListResponse",
     "Logprob",
@@ -82,6 +85,7 @@ __all__ = [
     "ToolCallFunction",
     "ToolFunction",
     "ToolParameters",
+    "ToolProperty",
     "UnsetType",
     "VersionResponse",
 ]

@@ -11,6 +11,7 @@ from ._base import Model
 
 __all__ = [
     "DebugInfo",
+    "Image",
     "Logprob",
     "Message",
     "ModelDetails",
@@ -21,7 +22,15 @@ __all__ = [
     "ToolCallFunction",
     "ToolFunction",
     "ToolParameters",
+    "ToolProperty",
 ]
+
+
+class Image(Model, kw_only=True):
+    """An image for ``images=``: bytes, a path, a binary file object or a
+    base64 str; the official client's wrapper. Plain values work as well."""
+
+    value: Any
 
 
 class ToolCallFunction(Model, kw_only=True, gc=False):
@@ -66,6 +75,16 @@ class Message(Model, kw_only=True, gc=False):
     ToolCall = ToolCall
 
 
+class ToolProperty(Model, kw_only=True):
+    """JSON schema of one tool parameter. Schemas passed as dicts are sent as
+    given, so keywords this type does not list are never lost."""
+
+    type: str | list[str] | UnsetType = UNSET
+    description: str | UnsetType = UNSET
+    enum: list[Any] | UnsetType = UNSET
+    items: Any | UnsetType = UNSET
+
+
 class ToolParameters(Model, kw_only=True, omit_defaults=False):
     """JSON schema of a tool's parameters (an object schema)."""
 
@@ -78,6 +97,8 @@ class ToolParameters(Model, kw_only=True, omit_defaults=False):
     defs: dict[str, Any] | UnsetType = field(default=UNSET, name="$defs")
     """``$defs`` of the schema, for nested types."""
 
+    Property = ToolProperty
+
 
 class ToolFunction(Model, kw_only=True):
     """The function a tool exposes to the model."""
@@ -85,6 +106,8 @@ class ToolFunction(Model, kw_only=True):
     name: str
     description: str | UnsetType = UNSET
     parameters: ToolParameters | dict[str, Any] | UnsetType = UNSET
+
+    Parameters = ToolParameters
 
 
 class Tool(Model, kw_only=True, omit_defaults=False):
