@@ -34,6 +34,7 @@
 from __future__ import annotations
 
 import builtins
+import json
 
 __all__ = [
     "AuthenticationError",
@@ -72,6 +73,20 @@ def excerpt(data: bytes | str, limit: int = _EXCERPT) -> str:
     return repr(text)
 
 
+def _error_message(error: str) -> str:
+    """The ``error`` of a JSON error body, else ``error`` itself: the official
+    ``ResponseError(body, status)`` accepts a raw body, and code that builds
+    one (mocks, replays) relies on it."""
+    if isinstance(error, str) and error.startswith("{"):
+        try:
+            message = json.loads(error).get("error")
+        except (ValueError, AttributeError):
+            return error
+        if isinstance(message, str):
+            return message
+    return error
+
+
 class OllamaError(Exception):
     """Base class of every exception raised by ``ollama_async``."""
 
@@ -101,6 +116,7 @@ class ResponseError(OllamaError):
     """
 
     def __init__(self, error: str, status_code: int = -1) -> None:
+        error = _error_message(error)
         super().__init__(error)
         self.error = error
         self.status_code = status_code
