@@ -297,14 +297,21 @@ class Transport:
         return response
 
     async def _raise_for_status(self, response: Response) -> None:
+        pieces: list[bytes] = []
+        size = 0
         try:
-            body = await response.content.read(_MAX_ERROR_BODY)
+            while size < _MAX_ERROR_BODY and (
+                piece := await response.content.readany()
+            ):
+                pieces.append(piece)
+                size += len(piece)
         except asyncio.CancelledError:
             response.close()
             raise
         except Exception:
-            body = b""
+            pass  # the status alone still makes a useful error
         response.close()
+        body = b"".join(pieces)[:_MAX_ERROR_BODY]
         raise status_error(response.status, body, response.headers.get("Retry-After"))
 
     async def read_body(self, response: Response, *, limit: int) -> bytes:
