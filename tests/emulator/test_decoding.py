@@ -1,4 +1,4 @@
-"""Request-body decoding errors, worded like Go's encoding/json, and keep_alive/think."""
+"""Body decoding errors worded like Go's encoding/json; keep_alive and think."""
 
 from __future__ import annotations
 

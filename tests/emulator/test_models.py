@@ -57,9 +57,8 @@ async def test_custom_model_set(http):
         assert "tiny" in fake.models
         async with http.get(fake.url + "/api/tags") as resp:
             assert len((await resp.json())["models"]) == 1
-    async with FakeOllama(models=[]) as fake:
-        async with http.get(fake.url + "/api/tags") as resp:
-            assert await resp.read() == b'{"models":[]}'
+    async with FakeOllama(models=[]) as fake, http.get(fake.url + "/api/tags") as resp:
+        assert await resp.read() == b'{"models":[]}'
 
 
 async def test_registry_is_a_mutable_mapping(server, call):

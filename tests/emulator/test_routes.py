@@ -28,9 +28,11 @@ async def test_version_get_and_head(call):
 
 
 async def test_version_is_configurable(http):
-    async with FakeOllama(version="0.0.0") as fake:
-        async with http.get(fake.url + "/api/version") as resp:
-            assert await resp.json() == {"version": "0.0.0"}
+    async with (
+        FakeOllama(version="0.0.0") as fake,
+        http.get(fake.url + "/api/version") as resp,
+    ):
+        assert await resp.json() == {"version": "0.0.0"}
 
 
 @pytest.mark.parametrize("path", ["/api/list", "/api/nope", "/v2/x", "/api/blobs/a/b"])
