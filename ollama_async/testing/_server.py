@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -151,7 +152,29 @@ class FakeOllama:
             raise RuntimeError("FakeOllama is already started")
         self._stopping = False
         self._changed = asyncio.Event()
-        server = web.Server(self._dispatch, handler_cancellation=True, access_log=None)
+        loop = asyncio.get_running_loop()
+
+        def make_request(
+            message: Any, payload: Any, protocol: Any, writer: Any, task: Any
+        ) -> web.BaseRequest:
+            # aiohttp caps bodies at 1 MiB by default; Ollama has no cap (blob
+            # uploads, base64 images), so neither do we.
+            return web.BaseRequest(
+                message,
+                payload,
+                protocol,
+                writer,
+                task,
+                loop,
+                client_max_size=sys.maxsize,
+            )
+
+        server = web.Server(
+            self._dispatch,
+            request_factory=make_request,
+            handler_cancellation=True,
+            access_log=None,
+        )
         runner = web.ServerRunner(server, shutdown_timeout=0.5)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from datetime import datetime
 
@@ -392,3 +393,11 @@ async def test_short_keep_alive_expires(server, call):
     )
     assert server.loaded_models == ["llama3.2:latest"]
     await server.wait_until(lambda: not server.loaded_models, timeout=2)
+
+
+async def test_large_blob_upload_has_no_size_cap(server, call):
+    data = bytes(range(256)) * 12_000  # ~3 MB, above aiohttp's 1 MiB default
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    reply = await call("POST", f"/api/blobs/{digest}", data=io.BytesIO(data))
+    assert reply.status == 201
+    assert server.blobs[digest] == len(data)
