@@ -39,6 +39,7 @@ from ollama_async import (
     EmbedResponse,
     GenerateResponse,
     ListResponse,
+    Message,
     NotFoundError,
     Options,
     PermissionDeniedError,
@@ -55,6 +56,7 @@ from ollama_async import (
     StatusResponse,
     StreamError,
     Timeout,
+    Tool,
     TransportError,
     VersionResponse,
 )
@@ -257,6 +259,41 @@ async def test_chat(mocked: aioresponses, client: AsyncClient) -> None:
         "top_logprobs": 0,
         "logprobs": True,
     }
+
+
+async def test_chat_with_typed_message_tool_and_schema(
+    mocked: aioresponses, client: AsyncClient
+) -> None:
+    mocked.post(BASE + "/api/chat", body=CHAT_DONE)
+    tool = Tool(
+        function=Tool.Function(
+            name="get_weather",
+            parameters=Tool.Function.Parameters(
+                properties={"city": {"type": "string"}}, required=["city"]
+            ),
+        )
+    )
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}}}
+    await client.chat(
+        "m", [Message(role="user", content="Weather?")], tools=[tool], format=schema
+    )
+    sent_body = body(mocked, "POST", "/api/chat")
+    assert sent_body["messages"] == [{"role": "user", "content": "Weather?"}]
+    assert sent_body["format"] == schema
+    # The typed tool reaches the server with both of its "type" fields.
+    assert sent_body["tools"] == [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            },
+        }
+    ]
 
 
 async def test_chat_stream(mocked: aioresponses, client: AsyncClient) -> None:
