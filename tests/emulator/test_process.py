@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -149,3 +150,12 @@ def test_emulator_never_imports_the_client():
     # emulator's own modules must not add anything from the client side.
     extra = {m for m in emulator - baseline if not m.startswith("ollama_async.testing")}
     assert extra <= {"ollama_async._version"}
+
+
+def test_the_docs_pytest_example_passes(tmp_path):
+    docs = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
+    blocks = re.findall(r"^```python\n(.*?)^```", docs.read_text(), re.M | re.S)
+    (example,) = [b for b in blocks if "def test_summarize(" in b]
+    result = run_pytest(tmp_path, example)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
