@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 
 from ._exchange import Exchange, error_reply, json_reply
-from ._inference import _MESSAGE, _OPTIONS
 from ._registry import FakeModel, Name, parse_name
+from ._requests import MESSAGE, OPTIONS
 from ._wire import JSON_PLAIN, encode, go_quote
 
 if TYPE_CHECKING:
@@ -46,8 +46,8 @@ _CREATE_FIELDS: Final = {
     "template": "string",
     "license": "any",
     "system": "string",
-    "parameters": _OPTIONS,
-    "messages": ("[]", _MESSAGE, "[]api.Message"),
+    "parameters": OPTIONS,
+    "messages": ("[]", MESSAGE, "[]api.Message"),
 }
 _NO_MANIFEST: Final = "pull model manifest: file does not exist"
 _ENOENT: Final = "no such file or directory"
@@ -163,7 +163,7 @@ async def show(ex: Exchange) -> web.StreamResponse:
             "system": "string",
             "template": "string",
             "verbose": "bool",
-            "options": _OPTIONS,
+            "options": OPTIONS,
         },
     )
     name = data.get("model") or data.get("name") or ""
