@@ -136,7 +136,11 @@ class Stream(Generic[T]):
         if response is None:
             if self._closed:
                 raise UsageError("this stream is closed")
-            response = self._response = await self._open()
+            try:
+                response = self._response = await self._open()
+            except BaseException:
+                self._closed = True  # never send the request a second time
+                raise
         return response
 
     async def _opened(self) -> Self:

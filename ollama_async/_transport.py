@@ -167,9 +167,8 @@ def map_exception(exc: BaseException, base_url: str) -> OllamaError:
         return RequestError(f"invalid URL: {exc}")
     if isinstance(
         exc,
-        aiohttp.ServerDisconnectedError
+        aiohttp.ClientConnectionError
         | aiohttp.ClientPayloadError
-        | aiohttp.ClientOSError
         | aiohttp.ClientResponseError,
     ):
         return RemoteProtocolError(

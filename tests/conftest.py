@@ -9,8 +9,10 @@ import pytest
 from aiohttp import web
 
 from ollama_async import AsyncClient
-from ollama_async.testing import FakeOllama
-from ollama_async.testing._plugin import fake_ollama  # noqa: F401 - the fixture
+from ollama_async.testing import FakeOllama, _plugin
+
+# Our own plugin's fixture; pyproject disables the entry point (see addopts).
+fake_ollama = _plugin.fake_ollama
 
 USER_HI = [{"role": "user", "content": "Hello there"}]
 
