@@ -7,8 +7,8 @@ Prints one JSON object on stdout; exits non-zero on a wrong result.
 Order inside: pin to CPU 1, import the client (not measured here; import
 time has its own measurement), warm up with a smaller run of the same shape
 (connections opened, code paths and caches hot), collect garbage, then
-measure `time.process_time()` and wall time around the scenario only. The
-result check runs after the measured section.
+measure `time.process_time()` and wall time around the scenario only, for a
+few passes (median reported). Each pass's result is checked after it.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from benchmarks import _payloads as P
 from benchmarks._scenarios import CLIENTS, SCENARIOS, Scenario, quick
 
 CLIENT_CPU = 1
+INNER_MAX = 5  # measured passes per process, at most
+INNER_BUDGET = 0.8  # seconds of measured wall time before we stop adding passes
 
 
 def pin(cpu: int) -> bool:
@@ -126,41 +128,61 @@ async def measure(args: argparse.Namespace, s: Scenario) -> dict[str, Any]:
     spec = CLIENTS[args.client]
     module = importlib.import_module(f"benchmarks.clients.{spec.module}")
     bench = module.Bench(**dict(spec.kwargs))
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+    samples: list[dict[str, float]] = []
+    ttfc: list[float] = []
     await bench.start(args.url, s.concurrency)
     try:
         await workload(bench, s, s.warmup_requests, s.warmup_chunks)()
         run = workload(bench, s, s.requests, s.chunks)
-        gc.collect()
-        profiler = None
-        if args.profile:
-            import cProfile
-
-            profiler = cProfile.Profile()
-        srv0 = server_stats(args.url)
-        if profiler is not None:
-            profiler.enable()
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        results = await run()
-        cpu1, wall1 = time.process_time(), time.perf_counter()
-        if profiler is not None:
-            profiler.disable()
-        srv1 = server_stats(args.url)
+        # Several measured passes while they fit in INNER_BUDGET (fast clients
+        # get up to INNER_MAX, slow ones one): the median of a few passes
+        # shrugs off a single hiccup of this shared machine.
+        spent = 0.0
+        while len(samples) < (1 if profiler else args.passes) and (
+            not samples or spent < INNER_BUDGET
+        ):
+            gc.collect()
+            srv0 = server_stats(args.url)
+            if profiler is not None:
+                profiler.enable()
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            results = await run()
+            cpu1, wall1 = time.process_time(), time.perf_counter()
+            if profiler is not None:
+                profiler.disable()
+            srv1 = server_stats(args.url)
+            check(s, results)
+            wall = wall1 - wall0
+            spent += wall
+            samples.append(
+                {
+                    "cpu": cpu1 - cpu0,
+                    "wall": wall,
+                    "server": (srv1["cpu"] - srv0["cpu"]) / wall,
+                }
+            )
+            if s.kind == "ttfc":
+                ttfc.extend(results)
     finally:
         await bench.close()
-    check(s, results)
-    wall = wall1 - wall0
     out: dict[str, Any] = {
         "client": args.client,
         "scenario": s.name,
-        "cpu": cpu1 - cpu0,
-        "wall": wall,
+        "cpu": statistics.median(x["cpu"] for x in samples),
+        "wall": statistics.median(x["wall"] for x in samples),
         "units": s.units(),
-        "server_cpu_share": (srv1["cpu"] - srv0["cpu"]) / wall,
+        "passes": len(samples),
+        "server_cpu_share": max(x["server"] for x in samples),
         "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "pinned": args.pinned,
     }
-    if s.kind == "ttfc":
-        out["ttfc"] = statistics.median(results)
+    if ttfc:
+        out["ttfc"] = statistics.median(ttfc)
     if profiler is not None:
         out["profile"] = profile_summary(profiler, s.units(), args.profile)
     return out
@@ -200,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("url")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--profile", type=int, default=0, help="cProfile, top N rows")
+    ap.add_argument("--passes", type=int, default=INNER_MAX, help="max measured passes")
     args = ap.parse_args(argv)
     args.pinned = pin(CLIENT_CPU)
     s = SCENARIOS[args.scenario]

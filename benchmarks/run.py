@@ -89,7 +89,7 @@ def run_worker(
 ) -> dict[str, Any]:
     cmd = [PY, "-m", "benchmarks._worker", client, scenario, url]
     if quick_mode:
-        cmd.append("--quick")
+        cmd += ["--quick", "--passes", "1"]
     if profile:
         cmd += ["--profile", str(profile)]
     proc = subprocess.Popen(
