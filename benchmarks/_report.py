@@ -383,7 +383,9 @@ def write_markdown(
         "pre-encoded Ollama-shaped NDJSON (chunked, one HTTP chunk per line); "
         "burst mode (many chunks per write) for S1-S4, paced mode (one chunk per "
         "write every 20 ms per stream) for S5. Its CPU share (its `process_time` "
-        "over the scenario's wall time) is in each table: it never saturates its core.",
+        "over the scenario's wall time, max over a worker's passes) is in each table. "
+        "It stays well below its core except in S3 against `floor+uvloop`, an "
+        "informational row (~13 µs per request on each side).",
         "- Each (client, scenario, round) runs in a fresh process; clients are "
         "interleaved A B C A B C within each round. A smaller warm-up run of the "
         "same shape comes first (connections opened, caches hot), then "
@@ -442,7 +444,8 @@ def write_markdown(
             "",
             "cProfile of one `ollama_async` run of the scenario (default loop), top "
             "functions by own time in µs per chunk/request. cProfile inflates "
-            "call-heavy code, so read the order, not the absolute numbers.",
+            "call-heavy code, so read the order, not the absolute numbers; its "
+            "call counts include coroutine resumptions (2 calls = one suspension).",
             "",
         ]
         for name, rows in profiles.items():
