@@ -13,18 +13,29 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequenc
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Final, Literal, Self, TypeVar, overload
+from typing import IO, TYPE_CHECKING, Any, Final, Literal, Self, TypeVar, overload
 
-import aiohttp
 import msgspec
 
 from . import _convert as conv
 from ._aggregate import fold_chat, fold_generate, fold_progress
+from ._batch import Batch, ClientFn, Items, ReqT, RespT, chat_request, run_batch
 from ._config import Limits, Timeout, resolve_host
 from ._errors import DecodeError, NotFoundError, RequestError
 from ._lines import DEFAULT_MAX_LINE_SIZE
 from ._stream import Stream, raise_for_line
-from ._transport import Transport, default_headers, map_exception
+from ._tools import ChunkCallback, ToolLoopResult, run_tool_loop
+from ._transport import (
+    BaseTransport,
+    Transport,
+    default_headers,
+    map_exception,
+    read_body,
+)
+
+if TYPE_CHECKING:
+    import aiohttp
+
 from .types import (
     ChatRequest,
     ChatResponse,
@@ -51,6 +62,10 @@ from .types import (
     StatusResponse,
     Tool,
     VersionResponse,
+    WebFetchRequest,
+    WebFetchResponse,
+    WebSearchRequest,
+    WebSearchResponse,
 )
 
 __all__ = ["AsyncClient"]
@@ -69,6 +84,8 @@ _decode_embed = msgspec.json.Decoder(EmbedResponse).decode
 _decode_embeddings = msgspec.json.Decoder(EmbeddingsResponse).decode
 _decode_show = msgspec.json.Decoder(ShowResponse).decode
 _decode_version = msgspec.json.Decoder(VersionResponse).decode
+_decode_web_search = msgspec.json.Decoder(WebSearchResponse).decode
+_decode_web_fetch = msgspec.json.Decoder(WebFetchResponse).decode
 _is_done: Callable[[Any], bool] = operator.attrgetter("done")
 
 
@@ -98,9 +115,11 @@ TimeoutArg = Timeout | float | None | _UseClientDefault
 
 MessageArg = Message | Mapping[str, Any]
 OptionsArg = Options | Mapping[str, Any]
-FormatArg = Literal["", "json"] | Mapping[str, Any]
+# A type (Struct, dataclass, pydantic model ...) sends its JSON schema.
+FormatArg = Literal["", "json"] | Mapping[str, Any] | type[Any]
 ThinkArg = bool | Literal["low", "medium", "high", "max"]
-ToolArg = Tool | Mapping[str, Any]
+# A function is described from its signature and docstring (see _tools).
+ToolArg = Tool | Mapping[str, Any] | Callable[..., Any]
 
 
 class AsyncClient:
@@ -140,8 +159,6 @@ class AsyncClient:
         max_line_size: int = DEFAULT_MAX_LINE_SIZE,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     ) -> None:
-        if session is not None and not isinstance(session, aiohttp.ClientSession):
-            raise TypeError("session must be an aiohttp.ClientSession")
         if not isinstance(limits, Limits):
             raise TypeError("limits must be a Limits")
         for name, size in (
@@ -150,14 +167,26 @@ class AsyncClient:
         ):
             if isinstance(size, bool) or not isinstance(size, int) or size < 1:
                 raise ValueError(f"{name} must be a positive int, got {size!r}")
-        self._transport = Transport(
-            resolve_host(host),
-            headers=default_headers(headers),
-            timeout=Timeout.of(timeout),
-            limits=limits,
-            session=session,
-            follow_redirects=follow_redirects,
-        )
+        base_url = resolve_host(host)
+        self._transport: BaseTransport
+        if session is None:
+            self._transport = Transport(
+                base_url,
+                headers=default_headers(headers),
+                timeout=Timeout.of(timeout),
+                limits=limits,
+                follow_redirects=follow_redirects,
+            )
+        else:
+            from ._aiohttp import SessionTransport  # imports aiohttp
+
+            self._transport = SessionTransport(
+                base_url,
+                session,
+                headers=default_headers(headers),
+                timeout=Timeout.of(timeout),
+                follow_redirects=follow_redirects,
+            )
         self._max_line_size = max_line_size
         self._max_body_size = max_body_size
         self._map_exception = partial(map_exception, base_url=self._transport.base_url)
@@ -214,12 +243,13 @@ class AsyncClient:
         body: bytes | None,
         decode: Callable[[bytes], T],
         timeout: TimeoutArg,
+        *,
+        idempotent: bool = True,
     ) -> T:
-        transport = self._transport
-        response = await transport.send(
-            method, path, body, timeout=self._timeout(timeout)
+        response = await self._transport.send(
+            method, path, body, timeout=self._timeout(timeout), idempotent=idempotent
         )
-        data = await transport.read_body(response, limit=self._max_body_size)
+        data = await read_body(response, self._max_body_size)
         try:
             return decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -227,13 +257,18 @@ class AsyncClient:
             raise DecodeError(f"empty {path} response") from exc
 
     async def _call_empty(
-        self, method: str, path: str, body: bytes, timeout: TimeoutArg
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        timeout: TimeoutArg,
+        *,
+        idempotent: bool = True,
     ) -> None:
-        transport = self._transport
-        response = await transport.send(
-            method, path, body, timeout=self._timeout(timeout)
+        response = await self._transport.send(
+            method, path, body, timeout=self._timeout(timeout), idempotent=idempotent
         )
-        await transport.read_body(response, limit=self._max_body_size)
+        await read_body(response, self._max_body_size)
 
     def _stream(
         self,
@@ -243,12 +278,21 @@ class AsyncClient:
         is_final: Callable[[T], bool],
         fold: Callable[[list[T]], T],
         timeout: TimeoutArg,
+        *,
+        idempotent: bool = True,
     ) -> Stream[T]:
         transport = self._transport
-        if transport.closed:
-            transport.session()  # raises the closed-client error now
+        transport.check_open()  # a closed client fails here, not at first use
         return Stream(
-            partial(transport.send, "POST", path, body, timeout=self._timeout(timeout)),
+            partial(
+                transport.send,
+                "POST",
+                path,
+                body,
+                timeout=self._timeout(timeout),
+                stream=True,
+                idempotent=idempotent,
+            ),
             decode=decode,
             is_final=is_final,
             fold=fold,
@@ -568,13 +612,27 @@ class AsyncClient:
     # -- pull / push / create --------------------------------------------------
 
     def _progress(
-        self, path: str, body: bytes, *, stream: bool, timeout: TimeoutArg
+        self,
+        path: str,
+        body: bytes,
+        *,
+        stream: bool,
+        timeout: TimeoutArg,
+        idempotent: bool = True,
     ) -> Coroutine[Any, Any, ProgressResponse] | Stream[ProgressResponse]:
         if stream:
             return self._stream(
-                path, body, _decode_progress, _is_success, fold_progress, timeout
+                path,
+                body,
+                _decode_progress,
+                _is_success,
+                fold_progress,
+                timeout,
+                idempotent=idempotent,
             )
-        return self._call("POST", path, body, _decode_progress, timeout)
+        return self._call(
+            "POST", path, body, _decode_progress, timeout, idempotent=idempotent
+        )
 
     @overload
     def pull(
@@ -665,7 +723,9 @@ class AsyncClient:
                 insecure=conv.bool_arg("insecure", insecure or None),
             )
         )
-        return self._progress("/api/push", body, stream=stream, timeout=timeout)
+        return self._progress(
+            "/api/push", body, stream=stream, timeout=timeout, idempotent=False
+        )
 
     @overload
     def create(
@@ -758,7 +818,9 @@ class AsyncClient:
                 quantize=conv.check_str("quantize", quantize),
             )
         )
-        return self._progress("/api/create", body, stream=stream, timeout=timeout)
+        return self._progress(
+            "/api/create", body, stream=stream, timeout=timeout, idempotent=False
+        )
 
     # -- blobs -----------------------------------------------------------------
 
@@ -768,7 +830,7 @@ class AsyncClient:
         """Whether the server has the blob ``sha256:<64 hex>``."""
         path = f"/api/blobs/{_digest(digest)}"
         try:
-            await self._call_empty("HEAD", path, b"", timeout)
+            await self._call_empty("HEAD", path, None, timeout)
         except NotFoundError:
             return False
         return True
@@ -784,15 +846,15 @@ class AsyncClient:
         digest = await asyncio.to_thread(_sha256, file)
         if await self.blob_exists(digest, timeout=timeout):
             return digest
-        transport = self._transport
-        response = await transport.send(
+        response = await self._transport.send(
             "POST",
             f"/api/blobs/{digest}",
             _file_pieces(file),
             timeout=self._timeout(timeout),
-            headers={"Content-Type": "application/octet-stream"},
+            content_type="application/octet-stream",
+            idempotent=False,
         )
-        await transport.read_body(response, limit=self._max_body_size)
+        await read_body(response, self._max_body_size)
         return digest
 
     # -- model management ------------------------------------------------------
@@ -827,7 +889,7 @@ class AsyncClient:
                 destination=conv.model_arg(destination, "destination"),
             )
         )
-        await self._call_empty("POST", "/api/copy", body, timeout)
+        await self._call_empty("POST", "/api/copy", body, timeout, idempotent=False)
         return StatusResponse(status="success")
 
     async def delete(
@@ -835,7 +897,7 @@ class AsyncClient:
     ) -> StatusResponse:
         """Delete a model."""
         body = _encode(DeleteRequest(model=conv.model_arg(model)))
-        await self._call_empty("DELETE", "/api/delete", body, timeout)
+        await self._call_empty("DELETE", "/api/delete", body, timeout, idempotent=False)
         return StatusResponse(status="success")
 
     async def ps(self, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT) -> ProcessResponse:
@@ -848,6 +910,196 @@ class AsyncClient:
     ) -> VersionResponse:
         """The server's version."""
         return await self._call("GET", "/api/version", None, _decode_version, timeout)
+
+    # -- tool loop -------------------------------------------------------------
+
+    async def chat_with_tools(
+        self,
+        model: str,
+        messages: Sequence[MessageArg],
+        *,
+        tools: Sequence[ToolArg],
+        max_rounds: int = 10,
+        raise_tool_errors: bool = False,
+        on_chunk: ChunkCallback | None = None,
+        think: ThinkArg | None = None,
+        format: FormatArg | None = None,
+        options: OptionsArg | None = None,
+        keep_alive: float | str | None = None,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+    ) -> ToolLoopResult:
+        """Chat, running the tools the model calls, until it answers in words.
+
+        Each round sends the conversation; when the answer has ``tool_calls``
+        they run (async tools concurrently, sync ones in threads) and their
+        results go back as ``role="tool"`` messages with ``tool_name`` and
+        ``tool_call_id``. A tool that raises sends ``"Error: ..."`` to the
+        model instead, unless ``raise_tool_errors``. Functions in ``tools`` are
+        described and run; dict or ``Tool`` definitions are only described (a
+        call of one is answered with an error).
+
+        Args:
+            max_rounds: chat requests allowed; the last must be a final answer.
+            on_chunk: streams every round and passes each chunk to this
+                (sync or async) callback, e.g. to print the text as it comes.
+
+        Raises:
+            MaxToolRoundsError: the model still called tools in round
+                ``max_rounds``; it carries the conversation so far.
+        """
+        return await run_tool_loop(
+            self,
+            model,
+            messages,
+            tools=tools,
+            max_rounds=max_rounds,
+            raise_tool_errors=raise_tool_errors,
+            on_chunk=on_chunk,
+            chat_kwargs={
+                "think": think,
+                "format": format,
+                "options": options,
+                "keep_alive": keep_alive,
+                "timeout": timeout,
+            },
+        )
+
+    # -- ollama.com ------------------------------------------------------------
+
+    web_url: str = "https://ollama.com"
+    """Base URL of :meth:`web_search` and :meth:`web_fetch` (ollama.com, as in
+    the official client); set it on a client to use a fake in tests."""
+
+    async def _web_call(
+        self,
+        path: str,
+        body: bytes,
+        decode: Callable[[bytes], T],
+        api_key: str | None,
+        timeout: TimeoutArg,
+    ) -> T:
+        what = path.rpartition("/")[2]
+        # The client's own Authorization header (official behaviour), if the
+        # transport exposes its headers.
+        headers = getattr(self._transport, "headers", None) or {}
+        authorization = conv.web_authorization(what, api_key, headers)
+        web_url = resolve_host(self.web_url)
+        async with AsyncClient(
+            web_url,
+            headers={"Authorization": authorization},
+            timeout=self._timeout(timeout) or self.timeout,
+        ) as web:
+            return await web._call("POST", path, body, decode, USE_CLIENT_DEFAULT)
+
+    async def web_search(
+        self,
+        query: str,
+        max_results: int = 3,
+        *,
+        api_key: str | None = None,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+    ) -> WebSearchResponse:
+        """Search the web through ollama.com's API.
+
+        The key is ``api_key``, else the client's ``Authorization: Bearer``
+        header, else ``$OLLAMA_API_KEY``. Requests go to :attr:`web_url`
+        (``https://ollama.com``), whatever the client's own host.
+
+        Raises:
+            RequestError: no API key, an empty query, or ``max_results``
+                outside 1-10; nothing was sent.
+        """
+        if not isinstance(query, str) or not query.strip():
+            raise RequestError("web_search needs a non-empty query")
+        body = _encode(
+            WebSearchRequest(
+                query=query,
+                max_results=conv.int_arg("max_results", max_results, 1, 10),
+            )
+        )
+        return await self._web_call(
+            "/api/web_search", body, _decode_web_search, api_key, timeout
+        )
+
+    async def web_fetch(
+        self,
+        url: str,
+        *,
+        api_key: str | None = None,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+    ) -> WebFetchResponse:
+        """Fetch a web page as text (title, content, links) through ollama.com's
+        API; the key as for :meth:`web_search`."""
+        if not isinstance(url, str) or not url.strip():
+            raise RequestError("web_fetch needs a URL")
+        body = _encode(WebFetchRequest(url=url))
+        return await self._web_call(
+            "/api/web_fetch", body, _decode_web_fetch, api_key, timeout
+        )
+
+    # -- batches ---------------------------------------------------------------
+
+    @overload
+    def batch(
+        self,
+        requests: Items[Mapping[str, Any]],
+        fn: None = None,
+        *,
+        concurrency: int = 16,
+        ordered: bool = False,
+        window: int | None = None,
+        stop_on_error: bool = False,
+        progress: bool | Mapping[str, Any] = False,
+        total: int | None = None,
+    ) -> Batch[Mapping[str, Any], ChatResponse]: ...
+    @overload
+    def batch(
+        self,
+        requests: Items[ReqT],
+        fn: ClientFn[ReqT, RespT],
+        *,
+        concurrency: int = 16,
+        ordered: bool = False,
+        window: int | None = None,
+        stop_on_error: bool = False,
+        progress: bool | Mapping[str, Any] = False,
+        total: int | None = None,
+    ) -> Batch[ReqT, RespT]: ...
+    def batch(
+        self,
+        requests: Items[Any],
+        fn: ClientFn[Any, Any] | None = None,
+        *,
+        concurrency: int = 16,
+        ordered: bool = False,
+        window: int | None = None,
+        stop_on_error: bool = False,
+        progress: bool | Mapping[str, Any] = False,
+        total: int | None = None,
+    ) -> Batch[Any, Any]:
+        """Run many requests, at most ``concurrency`` at a time, as they come.
+
+        Each request is a mapping of :meth:`chat` keyword arguments, or
+        whatever ``fn(client, request)`` takes. Results (``index``,
+        ``request``, ``response`` or ``error``) come out as they complete, or
+        in input order with ``ordered=True``; see :func:`run_batch` for the
+        options. Leave it with ``async with`` so a ``break`` cancels the rest::
+
+            requests = ({"model": "llama3.2", "messages": [m]} for m in msgs)
+            async with client.batch(requests, concurrency=8) as batch:
+                async for result in batch:
+                    print(result.index, result.result().message.content)
+        """
+        return run_batch(
+            requests,
+            partial(fn or chat_request, self),
+            concurrency=concurrency,
+            ordered=ordered,
+            window=window,
+            stop_on_error=stop_on_error,
+            progress=progress,
+            total=total,
+        )
 
 
 def _digest(digest: Any) -> str:

@@ -1,6 +1,6 @@
 """``Stream``: one streamed response, async-iterable, awaitable and an async
-context manager. Knows nothing of aiohttp beyond the duck-typed response it is
-handed (``content.readany()``, ``close()``, ``release()``).
+context manager. Knows nothing of HTTP beyond the duck-typed response it is
+handed (``readany()``, ``at_eof()``, ``close()``, ``release()``).
 
 The hot path is ``__anext__``: while complete lines are buffered it hands them
 out without awaiting anything, so the event loop is entered once per network
@@ -56,14 +56,9 @@ def raise_for_line(line: bytes, exc: Exception, what: str) -> None:
     raise StreamError(error)
 
 
-class _Content(Protocol):
-    async def readany(self) -> bytes: ...
-    def is_eof(self) -> bool: ...
-
-
 class _Response(Protocol):
-    @property
-    def content(self) -> _Content: ...
+    async def readany(self) -> bytes: ...
+    def at_eof(self) -> bool: ...
     def close(self) -> None: ...
     def release(self) -> Any: ...
 
@@ -207,7 +202,7 @@ class Stream(Generic[T]):
             self._incomplete()
         try:
             response = await self._ensure_open()
-            read = response.content.readany
+            read = response.readany
             feed = self._splitter.feed
             while True:
                 data = await read()
@@ -246,11 +241,10 @@ class Stream(Generic[T]):
         response = self._response
         if response is None or self._closed:
             return
-        content = response.content
-        if not content.is_eof():
+        if not response.at_eof():
             try:
                 async with asyncio.timeout(_DRAIN_GRACE):
-                    while await content.readany():
+                    while await response.readany():
                         pass
             except Exception:
                 pass  # release() below closes a connection that did not end

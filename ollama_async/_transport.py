@@ -1,51 +1,58 @@
-"""The HTTP layer, and the only module that imports aiohttp: the session (made
-lazily on the running loop), timeouts, the pool, status checking, and the
-mapping of aiohttp's exceptions onto ours."""
+"""The HTTP layer the client talks to: base URL, default headers, timeouts,
+the pool, status checking and redirects, over the lean HTTP/1.1 exchange in
+``_http``. A caller's own ``aiohttp.ClientSession`` is served by ``_aiohttp``
+instead, behind the same interface. Must not import aiohttp."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import datetime
 import os
-import platform
+import ssl as _ssl
+import sys
 from collections.abc import AsyncIterable, Mapping
-from typing import Any, Final
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from typing import Final, Protocol
+from urllib.parse import urljoin, urlsplit
 
-import aiohttp
 import msgspec
-from multidict import CIMultiDict
-from yarl import URL
 
+from . import _http
 from ._config import Limits, Timeout
 from ._errors import (
     AuthenticationError,
     BadRequestError,
-    ConnectError,
-    ConnectTimeout,
     DecodeError,
     NotFoundError,
     OllamaError,
     PermissionDeniedError,
     RateLimitError,
-    ReadTimeout,
     RemoteProtocolError,
     RequestError,
     ServerBusyError,
     ServerError,
     StatusError,
-    TotalTimeout,
     TransportError,
     UsageError,
 )
 from ._version import __version__
 
-__all__ = ["Response", "Transport", "map_exception", "user_agent"]
-
-Response = aiohttp.ClientResponse
+__all__ = [
+    "BaseTransport",
+    "Response",
+    "Transport",
+    "default_headers",
+    "map_exception",
+    "status_error",
+    "user_agent",
+]
 
 # An error body is read for its message only; a hostile server cannot make us
 # buffer more than this.
-_MAX_ERROR_BODY: Final = 64 * 1024
+MAX_ERROR_BODY: Final = 64 * 1024
+_MAX_REDIRECTS: Final = 5
+_REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 
 _STATUS_ERRORS: Final[dict[int, type[StatusError]]] = {
     400: BadRequestError,
@@ -55,6 +62,42 @@ _STATUS_ERRORS: Final[dict[int, type[StatusError]]] = {
     429: RateLimitError,
     503: ServerBusyError,
 }
+
+
+class Response(Protocol):
+    """What streams and calls need of a response, whichever transport made it."""
+
+    status: int
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    async def readany(self) -> bytes: ...
+    def at_eof(self) -> bool: ...
+    def release(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class BaseTransport(Protocol):
+    """The interface of :class:`Transport` and the aiohttp-session transport."""
+
+    base_url: str
+    timeout: Timeout
+
+    @property
+    def closed(self) -> bool: ...
+    def check_open(self) -> None: ...
+    async def send(
+        self,
+        method: str,
+        path: str,
+        body: bytes | AsyncIterable[bytes] | None = None,
+        *,
+        timeout: Timeout | None = None,
+        content_type: str | None = None,
+        stream: bool = False,
+        idempotent: bool = True,
+    ) -> Response: ...
+    async def aclose(self) -> None: ...
 
 
 class _ErrorBody(msgspec.Struct):
@@ -67,46 +110,32 @@ _decode_error_body = msgspec.json.Decoder(_ErrorBody).decode
 def user_agent() -> str:
     """``ollama-async/<ver> (<arch> <os>) Python/<ver>``, shaped like the
     official client's."""
-    return (
-        f"ollama-async/{__version__} "
-        f"({platform.machine()} {platform.system().lower()}) "
-        f"Python/{platform.python_version()}"
-    )
+    uname = os.uname() if hasattr(os, "uname") else None
+    machine = uname.machine if uname else "unknown"
+    system = uname.sysname.lower() if uname else sys.platform
+    python = ".".join(map(str, sys.version_info[:3]))
+    return f"ollama-async/{__version__} ({machine} {system}) Python/{python}"
 
 
-def default_headers(headers: Mapping[str, str] | None) -> CIMultiDict[str]:
-    """The caller's headers over ours; ``OLLAMA_API_KEY`` becomes a bearer token
-    unless the caller set ``Authorization``."""
-    merged: CIMultiDict[str] = CIMultiDict(
-        {
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-            "User-Agent": user_agent(),
-        }
-    )
+def default_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """The caller's headers over ours, keyed case-insensitively (the caller's
+    spelling wins); ``OLLAMA_API_KEY`` becomes a bearer token unless the
+    caller set ``Authorization``."""
+    merged = {"user-agent": ("User-Agent", user_agent())}
     for name, value in (headers or {}).items():
         if not isinstance(name, str) or not isinstance(value, str):
             raise RequestError(f"header {name!r} must map a str to a str")
-        if any(c in name + value for c in "\r\n\0"):
-            raise RequestError(f"header {name!r} contains CR, LF or NUL")
-        merged[name] = value
+        if (
+            not name
+            or any(c in name for c in " \t:\r\n\0")
+            or any(c in value for c in "\r\n\0")
+        ):
+            raise RequestError(f"header {name!r} has an invalid name or value")
+        merged[name.lower()] = (name, value)
     api_key = os.environ.get("OLLAMA_API_KEY")
-    if api_key and "Authorization" not in merged:
-        merged["Authorization"] = f"Bearer {api_key}"
-    return merged
-
-
-def client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
-    """aiohttp's timeout for ``timeout``; ``sock_read`` covers the wait for the
-    headers, and is switched to ``read`` once they arrived."""
-    # Always a full ClientTimeout: bare defaults differ between aiohttp 3 and 4.
-    return aiohttp.ClientTimeout(
-        total=timeout.total,
-        connect=None,
-        sock_connect=timeout.connect,
-        sock_read=timeout.first_byte,
-        ceil_threshold=5,
-    )
+    if api_key and "authorization" not in merged:
+        merged["authorization"] = ("Authorization", f"Bearer {api_key}")
+    return dict(merged.values())
 
 
 def status_error(status: int, body: bytes, retry_after: str | None) -> StatusError:
@@ -117,141 +146,177 @@ def status_error(status: int, body: bytes, retry_after: str | None) -> StatusErr
     except (msgspec.DecodeError, msgspec.ValidationError):
         message = body.decode("utf-8", "replace").strip()
     if not message:
-        from http import HTTPStatus
-
         try:
             message = HTTPStatus(status).phrase
         except ValueError:
             message = f"HTTP {status}"
     cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else StatusError)
-    return cls(message, status, body=body, retry_after=_retry_after(retry_after))
+    return cls(message, status, body=body, retry_after=parse_retry_after(retry_after))
 
 
-def _retry_after(value: str | None) -> float | None:
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (seconds or an HTTP date)."""
     if value is None:
         return None
     try:
         seconds = float(value)
     except ValueError:
-        from email.utils import parsedate_to_datetime
-
         try:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
-        import datetime
-
         seconds = (when - datetime.datetime.now(datetime.UTC)).total_seconds()
     return max(seconds, 0.0) if seconds == seconds else None
 
 
 def map_exception(exc: BaseException, base_url: str) -> OllamaError:
-    """Our exception for one raised by aiohttp (or the loop) during a call."""
+    """Our exception for an unexpected one raised during a call."""
     if isinstance(exc, OllamaError):
         return exc
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return ConnectTimeout(f"timed out connecting to Ollama at {base_url}")
-    if isinstance(exc, aiohttp.ServerTimeoutError):
-        return ReadTimeout(f"timed out waiting for data from Ollama at {base_url}")
-    if isinstance(exc, asyncio.TimeoutError):
-        return TotalTimeout(
-            f"the call to Ollama at {base_url} exceeded its total timeout"
-        )
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return ConnectError(
-            f"cannot connect to Ollama at {base_url} ({exc.os_error.strerror or exc}). "
-            "Is it running? Start it with `ollama serve`, or set OLLAMA_HOST to its "
-            "address (https://ollama.com/download)."
-        )
-    if isinstance(exc, aiohttp.InvalidURL):
-        return RequestError(f"invalid URL: {exc}")
-    if isinstance(
-        exc,
-        aiohttp.ClientConnectionError
-        | aiohttp.ClientPayloadError
-        | aiohttp.ClientResponseError,
-    ):
+    if isinstance(exc, OSError):
         return RemoteProtocolError(
-            f"the connection to Ollama at {base_url} broke mid-response: {exc}"
+            f"the connection to Ollama at {base_url} failed: {exc}"
         )
     return TransportError(f"HTTP error talking to Ollama at {base_url}: {exc!r}")
 
 
-class Transport:
-    """Owns the aiohttp session for one base URL.
+async def read_error_body(response: Response) -> bytes:
+    """Up to 64 KiB of an error response's body; the response is closed."""
+    pieces: list[bytes] = []
+    size = 0
+    try:
+        while size < MAX_ERROR_BODY and (piece := await response.readany()):
+            pieces.append(piece)
+            size += len(piece)
+    except asyncio.CancelledError:
+        response.close()
+        raise
+    except Exception:
+        pass  # the status alone still makes a useful error
+    response.close()
+    return b"".join(pieces)[:MAX_ERROR_BODY]
 
-    The session is made on first use, on the running loop, so a client can be
-    built at module level or in a notebook cell. A caller's own session is used
-    as given and never closed by us.
+
+async def read_body(response: Response, limit: int) -> bytes:
+    """The whole body of a response; more than ``limit`` bytes raise."""
+    pieces: list[bytes] = []
+    size = 0
+    try:
+        while piece := await response.readany():
+            size += len(piece)
+            if size > limit:
+                raise DecodeError(
+                    f"response body larger than max_body_size={limit} bytes",
+                    data=(pieces[0] if pieces else piece)[:200],
+                )
+            pieces.append(piece)
+    except BaseException:
+        response.close()
+        raise
+    response.release()
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+class Transport:
+    """Requests to one Ollama base URL over the lean HTTP/1.1 pool.
+
+    The pool is made on first use, on the running loop, so a client can be
+    built at module level or in a notebook cell; a later loop (a second
+    ``asyncio.run()``) gets a fresh pool.
     """
 
     def __init__(
         self,
         base_url: str,
         *,
-        headers: CIMultiDict[str],
+        headers: dict[str, str],
         timeout: Timeout,
         limits: Limits,
-        session: aiohttp.ClientSession | None = None,
         follow_redirects: bool = True,
+        ssl: _ssl.SSLContext | None = None,
     ) -> None:
         self.base_url = base_url
-        self.headers = headers
         self.timeout = timeout
         self.limits = limits
         self.follow_redirects = follow_redirects
-        self._client_timeout = client_timeout(timeout)
-        self._session = session
-        self._owns_session = session is None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        url = urlsplit(base_url)
+        self._scheme = url.scheme
+        self._host = url.hostname or "127.0.0.1"
+        if ":" in self._host:
+            self._host = f"[{self._host}]"
+        self._port = url.port or (443 if url.scheme == "https" else 80)
+        self._prefix = url.path
+        self._ssl = (
+            ssl
+            if ssl is not None
+            else (_default_ssl() if url.scheme == "https" else None)
+        )
+        host_header = f"{self._host}:{self._port}"
+        lines = [f"Host: {host_header}"] + [f"{k}: {v}" for k, v in headers.items()]
+        self._static = ("\r\n".join(lines) + "\r\n").encode("latin-1")
+        self._heads: dict[tuple[str, str, str | None, bool, bool], bytes] = {}
+        self._pool: _http.ConnectionPool | None = None
         self._closed = False
-        self._urls: dict[str, URL] = {}
 
     @property
     def closed(self) -> bool:
         return self._closed
 
-    def url(self, path: str) -> URL:
-        """The absolute URL of an API path, parsed once."""
-        url = self._urls.get(path)
-        if url is None:
-            url = self._urls[path] = URL(self.base_url + path, encoded=True)
-        return url
-
-    def session(self) -> aiohttp.ClientSession:
-        """The session for the running loop, made on first use."""
+    def check_open(self) -> None:
         if self._closed:
             raise UsageError("this AsyncClient is closed; create a new one")
-        session = self._session
-        if session is not None and (not self._owns_session or self._loop_is_current()):
-            return session
-        return self._open_session()
 
-    def _loop_is_current(self) -> bool:
-        return self._loop is asyncio.get_running_loop()
+    def _head(
+        self,
+        method: str,
+        path: str,
+        content_type: str | None,
+        *,
+        stream: bool,
+        chunked: bool,
+    ) -> bytes:
+        key = (method, path, content_type, stream, chunked)
+        head = self._heads.get(key)
+        if head is None:
+            accept = "application/x-ndjson" if stream else "application/json"
+            head = (
+                f"{method} {self._prefix}{path} HTTP/1.1\r\n".encode("latin-1")
+                + self._static
+                + f"Accept: {accept}\r\n".encode()
+                + (
+                    f"Content-Type: {content_type}\r\n".encode()
+                    if content_type
+                    else b""
+                )
+                + (b"Transfer-Encoding: chunked\r\n" if chunked else b"")
+            )
+            if len(self._heads) < 64:  # blob paths vary; keep the cache small
+                self._heads[key] = head
+        return head
 
-    def _open_session(self) -> aiohttp.ClientSession:
-        loop = asyncio.get_running_loop()
-        old = self._session
-        if old is not None and not old.closed:
-            # The client moved to a new loop (e.g. a second asyncio.run()); the
-            # old session's connections belong to a loop that cannot run them.
-            _abandon(old)
-        connector = aiohttp.TCPConnector(
-            limit=self.limits.max_connections or 0,
-            limit_per_host=self.limits.max_connections_per_host or 0,
-            keepalive_timeout=self.limits.keepalive_expiry,
+    def pool(self) -> _http.ConnectionPool:
+        """The pool for the running loop, made on first use."""
+        self.check_open()
+        pool = self._pool
+        if pool is not None and pool.loop is asyncio.get_running_loop():
+            return pool
+        if pool is not None:
+            _abandon(pool)
+        limits = self.limits
+        maximum = limits.max_connections
+        if limits.max_connections_per_host is not None:
+            maximum = min(
+                maximum or limits.max_connections_per_host,
+                limits.max_connections_per_host,
+            )
+        pool = self._pool = _http.ConnectionPool(
+            self._host,
+            self._port,
+            ssl=self._ssl,
+            max_connections=maximum,
+            keepalive_expiry=limits.keepalive_expiry,
         )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            headers=self.headers,
-            timeout=self._client_timeout,
-            # Ollama sets no cookies; a dummy jar skips per-request cookie work.
-            cookie_jar=aiohttp.DummyCookieJar(),
-            raise_for_status=False,
-        )
-        self._loop = loop
-        return self._session
+        return pool
 
     async def send(
         self,
@@ -260,126 +325,113 @@ class Transport:
         body: bytes | AsyncIterable[bytes] | None = None,
         *,
         timeout: Timeout | None = None,
-        headers: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        stream: bool = False,
+        idempotent: bool = True,
     ) -> Response:
         """Send a request; return the response once its headers arrived with a
-        status below 400. Every failure is raised as our own exception."""
-        session = self.session()
-        effective = timeout or self.timeout
-        try:
-            response = await session.request(
-                method,
-                self.url(path),
-                data=body,
-                headers=headers,
-                timeout=self._client_timeout
-                if timeout is None
-                else client_timeout(timeout),
-                allow_redirects=self.follow_redirects,
+        status below 400 (after same-origin redirects)."""
+        pool = self.pool()
+        t = timeout or self.timeout
+        if body is not None and content_type is None:
+            content_type = "application/json"
+        for _ in range(_MAX_REDIRECTS + 1):
+            chunked = body is not None and not isinstance(body, bytes)
+            head = self._head(
+                method, path, content_type, stream=stream, chunked=chunked
             )
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            raise map_exception(exc, self.base_url) from exc
-        if effective.read != effective.first_byte:
-            # The headers are in: from now on, `read` bounds the silences.
-            connection = response.connection
-            protocol = connection.protocol if connection is not None else None
-            if protocol is not None:
-                protocol.read_timeout = effective.read
-                if not response.content.is_eof():
-                    # Re-arm now: the pending timer still runs on `first_byte`,
-                    # and the next data may be exactly what never comes.
-                    protocol.start_timeout()
-        if response.status >= 400:
-            await self._raise_for_status(response)
-        return response
-
-    async def _raise_for_status(self, response: Response) -> None:
-        pieces: list[bytes] = []
-        size = 0
-        try:
-            while size < _MAX_ERROR_BODY and (
-                piece := await response.content.readany()
-            ):
-                pieces.append(piece)
-                size += len(piece)
-        except asyncio.CancelledError:
-            response.close()
-            raise
-        except Exception:
-            pass  # the status alone still makes a useful error
-        response.close()
-        body = b"".join(pieces)[:_MAX_ERROR_BODY]
-        raise status_error(response.status, body, response.headers.get("Retry-After"))
-
-    async def read_body(self, response: Response, *, limit: int) -> bytes:
-        """The whole body of a response; more than ``limit`` bytes raise."""
-        content = response.content
-        pieces: list[bytes] = []
-        size = 0
-        try:
-            while piece := await content.readany():
-                size += len(piece)
-                if size > limit:
-                    response.close()
-                    raise DecodeError(
-                        f"response body larger than max_body_size={limit} bytes",
-                        data=(pieces[0] if pieces else piece)[:200],
+            if isinstance(body, bytes):
+                head += b"Content-Length: %d\r\n" % len(body)
+            response = await _http.exchange(
+                pool,
+                head + b"\r\n",
+                body,
+                head_request=method == "HEAD",
+                connect_timeout=t.connect,
+                first_byte_timeout=t.first_byte,
+                read_timeout=t.read,
+                total_timeout=t.total,
+                retry_stale=idempotent,
+            )
+            status = response.status
+            if status < 300:
+                return response
+            if status in _REDIRECTS and self.follow_redirects:
+                location = response.headers.get("location")
+                target = self._same_origin_path(location)
+                response.release() if response.at_eof() else response.close()
+                if target is None:
+                    raise RemoteProtocolError(
+                        f"Ollama at {self.base_url} redirected to another origin "
+                        f"({location!r}); not followed, so credentials stay here"
                     )
-                pieces.append(piece)
-        except asyncio.CancelledError:
-            response.close()
-            raise
-        except OllamaError:
-            raise
-        except Exception as exc:
-            response.close()
-            raise map_exception(exc, self.base_url) from exc
-        response.release()
-        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+                path = target.removeprefix(self._prefix) if self._prefix else target
+                if status == 303 or (status in (301, 302) and method == "POST"):
+                    method, body, content_type = "GET", None, None
+                continue
+            if status >= 400:
+                data = await read_error_body(response)
+                raise status_error(status, data, response.headers.get("retry-after"))
+            return response
+        raise RemoteProtocolError(
+            f"more than {_MAX_REDIRECTS} redirects from {self.base_url}"
+        )
+
+    def _same_origin_path(self, location: str | None) -> str | None:
+        if not location:
+            return None
+        target = urlsplit(urljoin(self.base_url + "/", location))
+        port = target.port or (443 if target.scheme == "https" else 80)
+        host = target.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        if (target.scheme, host, port) != (self._scheme, self._host, self._port):
+            return None
+        if any(ord(c) < 33 for c in target.path):
+            return None
+        return target.path + (f"?{target.query}" if target.query else "")
 
     async def aclose(self) -> None:
-        """Close the session if it is ours. Idempotent."""
+        """Close every connection. Idempotent."""
         if self._closed:
             return
         self._closed = True
-        session, self._session = self._session, None
-        if session is None or not self._owns_session or session.closed:
+        pool, self._pool = self._pool, None
+        if pool is None:
             return
-        if self._loop is not None and self._loop is not asyncio.get_running_loop():
-            _abandon(session)
-            return
-        await session.close()
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if pool.loop is current:
+            pool.close()
+        else:
+            _abandon(pool)
 
 
-def _abandon(session: aiohttp.ClientSession) -> None:
-    """Drop a session whose loop is gone (e.g. after an earlier
-    ``asyncio.run()``), closing its sockets without that loop and without the
-    "Unclosed client session" warning."""
-    connector = session.connector
-    if connector is not None:
-        for protocol in _protocols(connector):
-            transport = protocol.transport
-            if transport is None:
-                continue
-            try:
-                transport.abort()
-            except RuntimeError:
-                # The loop is closed, so abort() could not schedule its own
-                # cleanup; run it here to close the socket.
-                lost = getattr(transport, "_call_connection_lost", None)
-                if lost is not None:
-                    with contextlib.suppress(Exception):
-                        lost(None)
-        connector._close()
-    session.detach()
+def _default_ssl() -> _ssl.SSLContext:
+    return _ssl.create_default_context()
 
 
-def _protocols(connector: aiohttp.BaseConnector) -> list[Any]:
-    # aiohttp keeps idle connections in `_conns` and busy ones in `_acquired`;
-    # both are private, hence the defensive getattr.
-    idle = getattr(connector, "_conns", {})
-    protocols = [protocol for entries in idle.values() for protocol, _ in entries]
-    protocols.extend(getattr(connector, "_acquired", ()))
-    return protocols
+def _abandon(pool: _http.ConnectionPool) -> None:
+    """Close a pool whose loop is gone (e.g. an earlier ``asyncio.run()``)."""
+    if not pool.loop.is_closed():
+        pool.loop.call_soon_threadsafe(pool.close)
+        return
+    for conn in list(pool._all):
+        transport = conn.transport
+        if transport is None:
+            continue
+        # The loop is closed, so abort() cannot schedule its own cleanup; run
+        # the cleanup it would have scheduled to close the socket.
+        lost = getattr(transport, "_call_connection_lost", None)
+        try:
+            transport.abort()
+        except RuntimeError:
+            if lost is not None:
+                try:
+                    lost(None)
+                except Exception:
+                    pass
+    pool._all.clear()
+    pool._idle.clear()

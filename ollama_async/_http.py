@@ -1,0 +1,660 @@
+"""A lean HTTP/1.1 client for one origin: a keep-alive pool of asyncio
+Protocols, requests written from pre-built header bytes, responses de-framed
+(content-length, chunked, until-close) inside ``data_received``.
+
+Why not aiohttp here: Ollama streams one HTTP chunk per NDJSON line, and a
+general client spends several Python calls on every chunk (feed, chunk end,
+per-chunk reads, a read timer re-armed per packet) and ~100 µs on every
+request. This module does the same work in one pass per network read and
+keeps timers lazy. It speaks only what Ollama (and proxies in front of it)
+send; anything else raises :class:`RemoteProtocolError`.
+
+Must not import aiohttp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ssl as _ssl
+import zlib
+from collections.abc import AsyncIterable
+from typing import Final
+
+from ._errors import (
+    ConnectError,
+    ConnectTimeout,
+    OllamaError,
+    ReadTimeout,
+    RemoteProtocolError,
+    TotalTimeout,
+)
+
+__all__ = ["Connection", "ConnectionPool", "Response"]
+
+_MAX_HEADER_BYTES: Final = 64 * 1024
+_MAX_CHUNK_LINE: Final = 4096
+# Body bytes buffered ahead of the reader before the socket is paused.
+_HIGH_WATER: Final = 4 * 1024 * 1024
+_NO_BODY_STATUS: Final = frozenset({204, 304})
+
+# Parser states.
+(
+    _HEADERS,
+    _LENGTH,
+    _CHUNK_SIZE,
+    _CHUNK_DATA,
+    _CHUNK_END,
+    _TRAILERS,
+    _UNTIL_CLOSE,
+    _DONE,
+) = range(8)
+
+
+class _NoResponse(RemoteProtocolError):
+    """The connection closed before any byte of a response: safe to retry on a
+    fresh connection when it had been reused from the pool."""
+
+
+class Connection(asyncio.Protocol):
+    """One HTTP/1.1 connection; parses the response to the request in flight."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+        self._loop = pool.loop
+        self.transport: asyncio.Transport | None = None
+        self.last_used = 0.0
+        self.reused = False
+        self._reset()
+        self._closed = False
+        self._write_waiter: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._deadline: asyncio.TimerHandle | None = None
+
+    def _reset(self) -> None:
+        self._state = _HEADERS
+        self._head = b""
+        self._rest = b""  # undecoded bytes of the chunked framing
+        self._remaining = 0
+        self._body: list[bytes] = []
+        self._body_size = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._exc: BaseException | None = None
+        self._got_bytes = False
+        self._paused = False
+        self._head_request = False
+        self._decompress: zlib._Decompress | None = None
+        self._wait_since = 0.0
+        self._wait_timeout = 0.0
+        self._wait_kind = ""
+        self.status = 0
+        self.reason = ""
+        self.headers: dict[str, str] = {}
+        self.keep_alive = True
+
+    # -- asyncio.Protocol --------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._closed = True
+        self.keep_alive = False
+        if self._state == _UNTIL_CLOSE:
+            self._finish_body()
+        elif self._state != _DONE and self._exc is None:
+            if not self._got_bytes:
+                self._exc = _NoResponse(
+                    "the server closed the connection without answering"
+                )
+            else:
+                self._exc = RemoteProtocolError(
+                    "the server closed the connection mid-response"
+                    + (f" ({exc})" if exc else "")
+                )
+        self._wake()
+        waiter = self._write_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def pause_writing(self) -> None:
+        if self._write_waiter is None or self._write_waiter.done():
+            self._write_waiter = self._loop.create_future()
+
+    def resume_writing(self) -> None:
+        waiter = self._write_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        self._got_bytes = True
+        try:
+            state = self._state
+            if _CHUNK_SIZE <= state <= _TRAILERS:
+                self._chunked(data)
+            elif state == _HEADERS:
+                self._headers(data)
+            elif state == _LENGTH:
+                self._length(data)
+            elif state == _UNTIL_CLOSE:
+                self._add(data)
+            # Bytes after a complete response are a protocol error, but the
+            # response itself stands; the connection just is not reused.
+            elif data:
+                self.keep_alive = False
+        except OllamaError as exc:
+            self._fail(exc)
+            return
+        if self._waiter is not None:
+            self._wake()
+
+    # -- parsing -----------------------------------------------------------------
+
+    def _headers(self, data: bytes) -> None:
+        head = self._head + data if self._head else data
+        end = head.find(b"\r\n\r\n")
+        if end < 0:
+            if len(head) > _MAX_HEADER_BYTES:
+                raise RemoteProtocolError("response headers larger than 64 KiB")
+            self._head = head
+            return
+        self._head = b""
+        lines = head[:end].decode("latin-1").split("\r\n")
+        version, _, rest = lines[0].partition(" ")
+        code, _, reason = rest.partition(" ")
+        if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
+            raise RemoteProtocolError(f"not an HTTP/1.x response: {lines[0][:80]!r}")
+        status = int(code)
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, colon, value = line.partition(":")
+            if not colon or not name or name != name.strip():
+                raise RemoteProtocolError(f"malformed response header {line[:80]!r}")
+            headers[name.lower()] = value.strip()
+        rest_bytes = head[end + 4 :]
+        if 100 <= status < 200 and status != 101:
+            if rest_bytes:
+                self._headers(rest_bytes)  # an interim response; the real one follows
+            return
+        self.status, self.reason, self.headers = status, reason, headers
+        connection = headers.get("connection", "").lower()
+        self.keep_alive = version == "HTTP/1.1" and "close" not in connection
+        encoding = headers.get("content-encoding", "identity").lower()
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            # Only proxies compress (we never ask); bounded by the caps above us.
+            self._decompress = zlib.decompressobj(47 if "gzip" in encoding else 15)
+        elif encoding not in ("identity", ""):
+            raise RemoteProtocolError(f"unsupported content-encoding {encoding!r}")
+        if self._head_request or status in _NO_BODY_STATUS:
+            self._state = _DONE
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
+            self._state = _CHUNK_SIZE
+        elif "content-length" in headers:
+            length = headers["content-length"]
+            if not length.isdigit():
+                raise RemoteProtocolError(f"invalid content-length {length!r}")
+            self._remaining = int(length)
+            self._state = _LENGTH if self._remaining else _DONE
+        else:
+            self._state = _UNTIL_CLOSE
+            self.keep_alive = False
+        if self._state == _DONE:
+            self._finish_body()
+        elif rest_bytes:
+            self.data_received(rest_bytes)
+
+    def _length(self, data: bytes) -> None:
+        remaining = self._remaining
+        if len(data) >= remaining:
+            if len(data) > remaining:
+                self.keep_alive = False  # trailing garbage: do not reuse
+            self._add(data[:remaining] if len(data) > remaining else data)
+            self._remaining = 0
+            self._finish_body()
+        else:
+            self._remaining = remaining - len(data)
+            self._add(data)
+
+    def _chunked(self, data: bytes) -> None:
+        buf = self._rest + data if self._rest else data
+        self._rest = b""
+        pos, size, state = 0, len(buf), self._state
+        body = self._body
+        added = 0
+        while pos < size:
+            if state == _CHUNK_DATA:
+                end = pos + self._remaining
+                if end > size:
+                    piece = buf[pos:]
+                    self._remaining = end - size
+                    body.append(piece)
+                    added += len(piece)
+                    pos = size
+                    break
+                body.append(buf[pos:end])
+                added += end - pos
+                pos = end
+                state = _CHUNK_END
+            if state == _CHUNK_END:
+                if size - pos < 2:
+                    break
+                if buf[pos : pos + 2] != b"\r\n":
+                    raise RemoteProtocolError("missing CRLF after an HTTP chunk")
+                pos += 2
+                state = _CHUNK_SIZE
+            if state == _CHUNK_SIZE:
+                eol = buf.find(b"\r\n", pos)
+                if eol < 0:
+                    if size - pos > _MAX_CHUNK_LINE:
+                        raise RemoteProtocolError("HTTP chunk size line too long")
+                    break
+                field = buf[pos:eol].split(b";", 1)[0].strip()
+                try:
+                    length = int(field, 16)
+                except ValueError:
+                    length = -1
+                if length < 0 or not field.isalnum():
+                    raise RemoteProtocolError(f"invalid HTTP chunk size {field[:20]!r}")
+                pos = eol + 2
+                if length == 0:
+                    state = _TRAILERS
+                else:
+                    self._remaining = length
+                    state = _CHUNK_DATA
+                    continue
+            if state == _TRAILERS:
+                eol = buf.find(b"\r\n", pos)
+                if eol < 0:
+                    if size - pos > _MAX_HEADER_BYTES:
+                        raise RemoteProtocolError("HTTP trailers too long")
+                    break
+                if eol == pos:  # the empty line ending the body
+                    pos += 2
+                    self._state = _DONE
+                    if pos < size:
+                        self.keep_alive = False
+                    self._body_size += added
+                    if self._decompress is not None:
+                        self._inflate(body)
+                    self._finish_body()
+                    return
+                pos = eol + 2  # a trailer field: ignored
+        self._state = state
+        if pos < size:
+            self._rest = buf[pos:]
+        self._body_size += added
+        if self._decompress is not None:
+            self._inflate(body)
+        if self._body_size > _HIGH_WATER:
+            self._pause()
+
+    def _add(self, data: bytes) -> None:
+        if self._decompress is not None:
+            data = self._decompress.decompress(data)
+        self._body.append(data)
+        self._body_size += len(data)
+        if self._body_size > _HIGH_WATER:
+            self._pause()
+
+    def _inflate(self, body: list[bytes]) -> None:
+        assert self._decompress is not None
+        joined = b"".join(body)
+        body.clear()
+        body.append(self._decompress.decompress(joined))
+        self._body_size = len(body[0])
+
+    def _finish_body(self) -> None:
+        if self._decompress is not None and self._state != _DONE:
+            self._body.append(self._decompress.flush())
+        self._state = _DONE
+
+    def _pause(self) -> None:
+        if not self._paused and self.transport is not None:
+            self._paused = True
+            self.transport.pause_reading()
+
+    def _fail(self, exc: BaseException) -> None:
+        if self._exc is None:
+            self._exc = exc
+        self.keep_alive = False
+        self._wake()
+        self.abort()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # -- used by the pool and the response ---------------------------------------
+
+    @property
+    def usable(self) -> bool:
+        transport = self.transport
+        return not self._closed and transport is not None and not transport.is_closing()
+
+    def abort(self) -> None:
+        self.cancel_timers()
+        self._closed = True
+        self.keep_alive = False
+        if self.transport is not None:
+            self.transport.abort()
+
+    async def write(
+        self, head: bytes, body: bytes | AsyncIterable[bytes] | None
+    ) -> None:
+        """Send one request; ``head`` ends with the blank line."""
+        transport = self.transport
+        assert transport is not None
+        if body is None or isinstance(body, bytes):
+            transport.write(head + body if body else head)
+            return
+        transport.write(head)
+        async for piece in body:  # chunked upload, with back-pressure
+            if piece:
+                transport.write(b"%x\r\n%b\r\n" % (len(piece), piece))
+                waiter = self._write_waiter
+                if waiter is not None and not waiter.done():
+                    await waiter
+                if self._closed:
+                    raise self._exc or RemoteProtocolError(
+                        "connection lost during upload"
+                    )
+        transport.write(b"0\r\n\r\n")
+
+    async def wait(self, timeout: float | None, kind: str) -> None:
+        """Wait for more of the response; ``timeout`` bounds this wait.
+
+        The timer is lazy: one handle outlives many waits and is only moved
+        when it fires early or a shorter wait starts, so a stream does not
+        pay for a timer per packet.
+        """
+        if self._exc is not None:
+            raise self._exc
+        waiter = self._waiter = self._loop.create_future()
+        if self._paused and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
+        if timeout is not None:
+            now = self._loop.time()
+            self._wait_since, self._wait_timeout, self._wait_kind = now, timeout, kind
+            due = now + timeout
+            if self._timer is None or self._timer_at > due:
+                if self._timer is not None:
+                    self._timer.cancel()
+                self._timer = self._loop.call_at(due, self._on_timer)
+                self._timer_at = due
+        await waiter
+        if self._exc is not None:
+            raise self._exc
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return  # nobody is waiting; the next wait arms a new timer
+        due = self._wait_since + self._wait_timeout
+        if self._loop.time() >= due - 0.001:
+            what = self._wait_kind
+            self._fail(
+                ReadTimeout(f"no {what} from Ollama at {self._pool.origin} in time")
+            )
+        else:
+            self._timer = self._loop.call_at(due, self._on_timer)
+            self._timer_at = due
+
+    def set_deadline(self, seconds: float) -> None:
+        """Fail the exchange with :class:`TotalTimeout` after ``seconds``."""
+        self._deadline = self._loop.call_later(seconds, self._on_deadline, seconds)
+
+    def _on_deadline(self, seconds: float) -> None:
+        self._deadline = None
+        if self._state != _DONE or self._body:
+            self._fail(
+                TotalTimeout(
+                    f"the call to Ollama at {self._pool.origin} took over {seconds} s"
+                )
+            )
+
+    def cancel_timers(self) -> None:
+        for handle in (self._timer, self._deadline):
+            if handle is not None:
+                handle.cancel()
+        self._timer = self._deadline = None
+
+    def take_body(self) -> bytes:
+        body = self._body
+        if not body:
+            return b""
+        data = body[0] if len(body) == 1 else b"".join(body)
+        body.clear()
+        self._body_size = 0
+        return data
+
+    @property
+    def body_done(self) -> bool:
+        return self._state == _DONE
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._exc
+
+
+class Response:
+    """A response whose headers have arrived; the body is read with
+    :meth:`readany`. Close or release it exactly once (both idempotent)."""
+
+    __slots__ = (
+        "_conn",
+        "_pool",
+        "_read_timeout",
+        "_released",
+        "headers",
+        "reason",
+        "status",
+    )
+
+    def __init__(
+        self, conn: Connection, pool: ConnectionPool, read_timeout: float | None
+    ) -> None:
+        self._conn = conn
+        self._pool = pool
+        self._read_timeout = read_timeout
+        self._released = False
+        self.status = conn.status
+        self.reason = conn.reason
+        self.headers = conn.headers
+
+    async def readany(self) -> bytes:
+        """The next piece of the body; ``b""`` once it is complete."""
+        conn = self._conn
+        while True:
+            data = conn.take_body()
+            if data or conn.body_done:
+                return data
+            await conn.wait(self._read_timeout, "data")
+
+    def at_eof(self) -> bool:
+        """Whether the whole body has arrived (some of it may be unread)."""
+        return self._conn.body_done
+
+    def release(self) -> None:
+        """Return the connection to the pool if the body ended cleanly, else
+        close it."""
+        if self._released:
+            return
+        self._released = True
+        conn = self._conn
+        if conn.body_done and conn.keep_alive and conn.error is None:
+            self._pool.release(conn)
+        else:
+            conn.abort()
+            self._pool.release(conn)
+
+    def close(self) -> None:
+        """Drop the connection now: the server sees the disconnect."""
+        if self._released:
+            return
+        self._released = True
+        self._conn.abort()
+        self._pool.release(self._conn)
+
+
+class ConnectionPool:
+    """Keep-alive connections to one origin, at most ``max_connections`` open;
+    callers beyond that wait in FIFO order."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        ssl: _ssl.SSLContext | None,
+        max_connections: int | None,
+        keepalive_expiry: float,
+    ) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.host = host
+        self.port = port
+        self.origin = f"{'https' if ssl else 'http'}://{host}:{port}"
+        self._ssl = ssl
+        self._max = max_connections
+        self._expiry = keepalive_expiry
+        self._idle: collections.deque[Connection] = collections.deque()
+        self._open = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._all: set[Connection] = set()
+        self.closed = False
+
+    async def acquire(self, connect_timeout: float | None) -> Connection:
+        """An idle connection, or a new one when the pool has room."""
+        while True:
+            idle = self._idle
+            while idle:
+                conn = idle.pop()  # the most recently used is the warmest
+                if conn.usable and self.loop.time() - conn.last_used < self._expiry:
+                    conn.reused = True
+                    return conn
+                self._discard(conn)
+            if self._max is None or self._open < self._max:
+                return await self._connect(connect_timeout)
+            waiter = self.loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                elif waiter.done() and not waiter.cancelled():
+                    self._wake_one()  # pass the turn on
+                raise
+
+    async def _connect(self, timeout: float | None) -> Connection:
+        self._open += 1
+        conn = Connection(self)
+        host = self.host[1:-1] if self.host.startswith("[") else self.host
+        try:
+            async with asyncio.timeout(timeout):
+                await self.loop.create_connection(
+                    lambda: conn,
+                    host,
+                    self.port,
+                    ssl=self._ssl,
+                    server_hostname=host if self._ssl else None,
+                    happy_eyeballs_delay=0.25,
+                )
+        except BaseException as exc:
+            self._open -= 1
+            self._wake_one()
+            if isinstance(exc, TimeoutError):
+                raise ConnectTimeout(
+                    f"timed out connecting to Ollama at {self.origin}"
+                ) from None
+            if isinstance(exc, OSError):
+                reason = exc.strerror or str(exc) or type(exc).__name__
+                raise ConnectError(
+                    f"cannot connect to Ollama at {self.origin} ({reason}). Is it "
+                    "running? Start it with `ollama serve`, or set OLLAMA_HOST to its "
+                    "address (https://ollama.com/download)."
+                ) from exc
+            raise
+        self._all.add(conn)
+        conn.reused = False
+        return conn
+
+    def release(self, conn: Connection) -> None:
+        """Take a connection back after its response."""
+        conn.cancel_timers()
+        if conn.usable and conn.keep_alive and not self.closed:
+            conn._reset()
+            conn.last_used = self.loop.time()
+            self._idle.append(conn)
+        else:
+            self._discard(conn)
+            return
+        self._wake_one()
+
+    def _discard(self, conn: Connection) -> None:
+        if conn in self._all:
+            self._all.discard(conn)
+            self._open -= 1
+            conn.abort()
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def close(self) -> None:
+        """Close every connection, idle or busy."""
+        self.closed = True
+        for conn in list(self._all):
+            conn.abort()
+        self._all.clear()
+        self._idle.clear()
+        self._open = 0
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_exception(ConnectError("the client was closed"))
+        self._waiters.clear()
+
+
+async def exchange(
+    pool: ConnectionPool,
+    head: bytes,
+    body: bytes | AsyncIterable[bytes] | None,
+    *,
+    head_request: bool,
+    connect_timeout: float | None,
+    first_byte_timeout: float | None,
+    read_timeout: float | None,
+    total_timeout: float | None,
+    retry_stale: bool,
+) -> Response:
+    """Send one request and wait for the response headers."""
+    while True:
+        conn = await pool.acquire(connect_timeout)
+        conn._head_request = head_request
+        if total_timeout is not None:
+            conn.set_deadline(total_timeout)
+        try:
+            await conn.write(head, body)
+            while conn.status == 0:
+                await conn.wait(first_byte_timeout, "response")
+        except _NoResponse:
+            pool.release(conn)
+            # A kept-alive connection the server had already closed: the
+            # request never reached it, so it is safe to send again.
+            if conn.reused and retry_stale and not isinstance(body, AsyncIterable):
+                continue
+            raise
+        except BaseException:
+            conn.abort()
+            pool.release(conn)
+            raise
+        return Response(conn, pool, read_timeout)
