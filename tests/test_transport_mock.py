@@ -1,11 +1,12 @@
 """What goes on the wire and how statuses map to exceptions, with aioresponses.
 
 aioresponses patches ``ClientSession._request`` and hands back a whole body at
-once, so it runs against the aiohttp-session transport (``AsyncClient(...,
-session=...)``, wrapped below) and proves request methods, URLs, bodies and headers and the
-status -> exception mapping, and nothing about streaming behaviour (that is
-tested over loopback against the emulator). It is used in this module only;
-``tests/_aioresponses_shim.py`` makes 0.7.9 work on aiohttp 3.14.
+once. It runs against the aiohttp-session transport (``AsyncClient(...,
+session=...)``, wrapped below) and proves request methods, URLs, bodies and
+headers and the status -> exception mapping, and nothing about streaming
+behaviour (that is tested over loopback against the emulator). It is used in
+this module only; ``tests/_aioresponses_shim.py`` makes 0.7.9 work on
+aiohttp 3.14.
 """
 
 from __future__ import annotations
@@ -60,7 +61,6 @@ from ollama_async import (
     TransportError,
     VersionResponse,
 )
-
 
 
 class AsyncClient(ollama_async.AsyncClient):
