@@ -10,6 +10,7 @@
                 print(part.message.content, end="")
 """
 
+from ._batch import Batch, BatchResult, run_batch
 from ._client import AsyncClient
 from ._config import Limits, Timeout
 from ._errors import (
@@ -20,6 +21,7 @@ from ._errors import (
     DecodeError,
     IncompleteStreamError,
     LineTooLongError,
+    MaxToolRoundsError,
     NotFoundError,
     OllamaError,
     PermissionDeniedError,
@@ -32,12 +34,14 @@ from ._errors import (
     ServerError,
     StatusError,
     StreamError,
+    StructuredOutputError,
     TimeoutError,
     TotalTimeout,
     TransportError,
     UsageError,
 )
 from ._stream import Stream
+from ._tools import ToolLoopResult, ToolResult, tool_definition
 from ._version import __version__
 from .types import (
     ChatResponse,
@@ -55,12 +59,17 @@ from .types import (
     Tool,
     ToolCall,
     VersionResponse,
+    WebFetchResponse,
+    WebSearchResponse,
+    WebSearchResult,
 )
 
 __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
+    "Batch",
+    "BatchResult",
     "ChatResponse",
     "ConnectError",
     "ConnectTimeout",
@@ -73,6 +82,7 @@ __all__ = [
     "Limits",
     "LineTooLongError",
     "ListResponse",
+    "MaxToolRoundsError",
     "Message",
     "NotFoundError",
     "OllamaError",
@@ -92,13 +102,21 @@ __all__ = [
     "StatusResponse",
     "Stream",
     "StreamError",
+    "StructuredOutputError",
     "Timeout",
     "TimeoutError",
     "Tool",
     "ToolCall",
+    "ToolLoopResult",
+    "ToolResult",
     "TotalTimeout",
     "TransportError",
     "UsageError",
     "VersionResponse",
+    "WebFetchResponse",
+    "WebSearchResponse",
+    "WebSearchResult",
     "__version__",
+    "run_batch",
+    "tool_definition",
 ]

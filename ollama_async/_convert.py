@@ -17,6 +17,7 @@ from typing import Any, TypeAlias
 import msgspec
 
 from ._errors import RequestError
+from ._schema import format_schema
 from .types import UNSET, Image, Message, Options, ThinkLevel, Tool, UnsetType
 
 __all__ = [
@@ -221,19 +222,28 @@ def think_arg(think: Any) -> bool | ThinkLevel | UnsetType:
 
 
 def format_arg(format: Any) -> str | dict[str, Any] | UnsetType:
-    """``"json"``, ``""`` or a JSON-schema mapping."""
+    """``"json"``, ``""``, a JSON-schema mapping (sent as given), or a type
+    whose schema is sent: a msgspec Struct, dataclass, TypedDict ..., or a
+    class with ``model_json_schema()`` (pydantic)."""
     if format is None:
         return UNSET
-    if format in ("", "json"):
-        result: str = format
-        return result
-    if isinstance(format, Mapping):
-        return dict(format)
-    raise RequestError(f"format must be 'json' or a JSON schema dict, got {format!r}")
+    result = format_schema(format)
+    if result is None:
+        raise RequestError(
+            "format must be 'json', a JSON schema dict or a type (Struct, "
+            f"dataclass, pydantic model ...), got {format!r}"
+        )
+    return result
+
+
+def is_tool_callable(tool: Any) -> bool:
+    """Whether ``tools=`` gets a Python callable (rather than a definition)."""
+    return callable(tool) and not isinstance(tool, Tool | Mapping | type)
 
 
 def tools_arg(tools: Any) -> list[dict[str, Any]] | UnsetType:
-    """Tool definitions as dicts, sent as given (no schema detail is dropped)."""
+    """Tool definitions as dicts: dicts and ``Tool`` values sent as given (no
+    schema detail is dropped), callables described by :func:`tool_definition`."""
     if tools is None:
         return UNSET
     if isinstance(tools, str | bytes | Mapping) or not isinstance(tools, Sequence):
@@ -243,9 +253,15 @@ def tools_arg(tools: Any) -> list[dict[str, Any]] | UnsetType:
         if isinstance(tool, Tool):
             result.append(tool.to_dict())
             continue
+        if is_tool_callable(tool):
+            from ._tools import spec  # inspect/typing work: only when used
+
+            result.append(spec(tool).definition)
+            continue
         if not isinstance(tool, Mapping):
             raise RequestError(
-                f"tools[{index}] must be a Tool or a mapping, got {type(tool).__name__}"
+                f"tools[{index}] must be a function, a Tool or a mapping, "
+                f"got {type(tool).__name__}"
             )
         function = tool.get("function")
         if not isinstance(function, Mapping) or not isinstance(
@@ -274,3 +290,22 @@ def bool_arg(name: str, value: Any) -> bool | UnsetType:
     if not isinstance(value, bool):
         raise RequestError(f"{name} must be a bool, got {type(value).__name__}")
     return value
+
+
+def web_authorization(what: str, api_key: Any, headers: Mapping[str, str]) -> str:
+    """The ``Authorization`` value for ollama.com's web API: ``api_key``, else
+    an ``Authorization: Bearer`` header of the client, else ``$OLLAMA_API_KEY``."""
+    if api_key is not None:
+        if not isinstance(api_key, str) or not api_key.strip():
+            raise RequestError("api_key must be a non-empty str")
+        return f"Bearer {api_key.strip()}"
+    for name, value in headers.items():
+        if name.lower() == "authorization" and value.startswith("Bearer "):
+            return value
+    env = os.environ.get("OLLAMA_API_KEY", "").strip()
+    if env:
+        return f"Bearer {env}"
+    raise RequestError(
+        f"{what} needs an ollama.com API key: pass api_key=, or set OLLAMA_API_KEY "
+        "(create one at https://ollama.com/settings/keys)"
+    )

@@ -6,6 +6,7 @@
     OllamaError
     ├── RequestError        (also ValueError)   bad arguments, raised before sending
     ├── UsageError          (also RuntimeError) closed client, stream read twice
+    ├── MaxToolRoundsError                      a tool loop hit its round limit
     ├── ResponseError                           the server said no (official name)
     │   ├── StatusError                         HTTP status >= 400
     │   │   ├── BadRequestError       400
@@ -24,8 +25,9 @@
     │       ├── ConnectTimeout                  no connection within `connect`
     │       ├── ReadTimeout                     no byte within `first_byte`/`read`
     │       └── TotalTimeout                    the whole call exceeded `total`
-    └── DecodeError         (also ValueError)   a body or line that is not what
-        └── LineTooLongError                    the endpoint sends; over the cap
+    └── DecodeError         (also ValueError)   a body or line not as the endpoint sends
+        ├── LineTooLongError                    a stream line over the cap
+        └── StructuredOutputError               an answer that is not the JSON asked for
 
 ``ResponseError`` and ``RequestError`` keep the attributes of the official client
 (``.error``, ``.status_code``), so ``except ResponseError`` code keeps working.
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import builtins
 import json
+from typing import Any
 
 __all__ = [
     "AuthenticationError",
@@ -44,6 +47,7 @@ __all__ = [
     "DecodeError",
     "IncompleteStreamError",
     "LineTooLongError",
+    "MaxToolRoundsError",
     "NotFoundError",
     "OllamaError",
     "PermissionDeniedError",
@@ -56,6 +60,7 @@ __all__ = [
     "ServerError",
     "StatusError",
     "StreamError",
+    "StructuredOutputError",
     "TimeoutError",
     "TotalTimeout",
     "TransportError",
@@ -230,3 +235,26 @@ class DecodeError(OllamaError, ValueError):
 
 class LineTooLongError(DecodeError):
     """A stream line exceeded ``max_line_size``."""
+
+
+class StructuredOutputError(DecodeError):
+    """The model's answer is not valid JSON, or does not fit the type asked for
+    (``parse``). ``.truncated`` is true when the answer was cut short
+    (``done_reason == "length"`` or the JSON ends early)."""
+
+    def __init__(self, message: str, *, data: bytes | str, truncated: bool) -> None:
+        super().__init__(message, data=data)
+        self.truncated = truncated
+
+
+class MaxToolRoundsError(OllamaError):
+    """A tool loop reached ``max_rounds`` while the model still asked for tools.
+
+    ``.messages`` is the conversation so far and ``.response`` the last answer
+    (with its unanswered ``tool_calls``), so the caller can continue it.
+    """
+
+    def __init__(self, message: str, *, messages: list[Any], response: Any) -> None:
+        super().__init__(message)
+        self.messages = messages
+        self.response = response

@@ -124,6 +124,8 @@ EXPECTED_BASES: dict[type[BaseException], tuple[type[BaseException], ...]] = {
     E.TotalTimeout: (E.TimeoutError,),
     E.DecodeError: (E.OllamaError, ValueError),
     E.LineTooLongError: (E.DecodeError,),
+    E.StructuredOutputError: (E.DecodeError,),
+    E.MaxToolRoundsError: (E.OllamaError,),
 }
 
 

@@ -46,6 +46,13 @@ from ._models import (
     Tensor,
     VersionResponse,
 )
+from ._web import (
+    WebFetchRequest,
+    WebFetchResponse,
+    WebSearchRequest,
+    WebSearchResponse,
+    WebSearchResult,
+)
 
 __all__ = [
     "UNSET",
@@ -88,4 +95,9 @@ __all__ = [
     "ToolProperty",
     "UnsetType",
     "VersionResponse",
+    "WebFetchRequest",
+    "WebFetchResponse",
+    "WebSearchRequest",
+    "WebSearchResponse",
+    "WebSearchResult",
 ]

@@ -3,7 +3,7 @@ model details, log probabilities."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from msgspec import UNSET, UnsetType, field
 
@@ -24,6 +24,8 @@ __all__ = [
     "ToolParameters",
     "ToolProperty",
 ]
+
+T = TypeVar("T")
 
 
 class Image(Model, kw_only=True):
@@ -73,6 +75,22 @@ class Message(Model, kw_only=True, gc=False):
     """On ``role="tool"`` results: the id of the call answered."""
 
     ToolCall = ToolCall
+
+    @overload
+    def parse(self) -> Any: ...
+    @overload
+    def parse(self, type: type[T]) -> T: ...
+    def parse(self, type: Any = Any) -> Any:
+        """``content`` decoded from JSON into ``type`` (a msgspec Struct,
+        dataclass, TypedDict, pydantic model ...; plain builtins without one).
+
+        Raises:
+            StructuredOutputError: the content is not JSON, is cut short, or
+                does not fit ``type``; the error carries an excerpt.
+        """
+        from .._schema import parse_json
+
+        return parse_json(self.content, type)
 
 
 class ToolProperty(Model, kw_only=True):

@@ -7,7 +7,7 @@ metrics.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, overload
 
 from msgspec import UNSET, UnsetType, field
 
@@ -23,6 +23,7 @@ __all__ = [
 ]
 
 ThinkLevel = Literal["low", "medium", "high", "max"]
+T = TypeVar("T")
 
 
 class _Metrics(Model, kw_only=True, gc=False):
@@ -65,12 +66,36 @@ class GenerateResponse(_Metrics, kw_only=True, gc=False):
     tool_calls: list[ToolCall] | None = None
     """Final chunk, for models with a built-in tool parser."""
 
+    @overload
+    def parse(self) -> Any: ...
+    @overload
+    def parse(self, type: type[T]) -> T: ...
+    def parse(self, type: Any = Any) -> Any:
+        """``response`` decoded from JSON into ``type`` (see
+        :meth:`Message.parse`). Call it on the whole answer: ``stream=False``,
+        or a stream's ``await stream.collect()``."""
+        from .._schema import parse_json
+
+        return parse_json(self.response, type, done_reason=self.done_reason)
+
 
 class ChatResponse(_Metrics, kw_only=True, gc=False):
     """A chunk of a ``chat`` stream, or the whole non-streamed answer."""
 
     message: Message
     """The assistant's message (a piece of it, in a stream)."""
+
+    @overload
+    def parse(self) -> Any: ...
+    @overload
+    def parse(self, type: type[T]) -> T: ...
+    def parse(self, type: Any = Any) -> Any:
+        """``message.content`` decoded from JSON into ``type`` (see
+        :meth:`Message.parse`). Call it on the whole answer: ``stream=False``,
+        or a stream's ``await stream.collect()``."""
+        from .._schema import parse_json
+
+        return parse_json(self.message.content, type, done_reason=self.done_reason)
 
 
 class _GenerateParams(Model, kw_only=True):
