@@ -79,7 +79,12 @@ def encode_image(image: Any) -> str:
     if isinstance(image, os.PathLike):
         return base64.b64encode(_read_file(Path(image))).decode("ascii")
     if isinstance(image, io.IOBase) or hasattr(image, "read"):
-        data = image.read()
+        try:
+            data = image.read()
+        except OSError as exc:
+            raise RequestError(
+                f"cannot read image file {getattr(image, 'name', image)!r}: {exc}"
+            ) from exc
         if not isinstance(data, bytes | bytearray):
             raise RequestError("an image file object must be opened in binary mode")
         return base64.b64encode(data).decode("ascii")
@@ -292,20 +297,16 @@ def bool_arg(name: str, value: Any) -> bool | UnsetType:
     return value
 
 
-def web_authorization(what: str, api_key: Any, headers: Mapping[str, str]) -> str:
-    """The ``Authorization`` value for ollama.com's web API: ``api_key``, else
-    an ``Authorization: Bearer`` header of the client, else ``$OLLAMA_API_KEY``."""
-    if api_key is not None:
-        if not isinstance(api_key, str) or not api_key.strip():
-            raise RequestError("api_key must be a non-empty str")
-        return f"Bearer {api_key.strip()}"
-    for name, value in headers.items():
-        if name.lower() == "authorization" and value.startswith("Bearer "):
-            return value
-    env = os.environ.get("OLLAMA_API_KEY", "").strip()
-    if env:
-        return f"Bearer {env}"
-    raise RequestError(
-        f"{what} needs an ollama.com API key: pass api_key=, or set OLLAMA_API_KEY "
-        "(create one at https://ollama.com/settings/keys)"
-    )
+def web_authorization(what: str, api_key: Any) -> str:
+    """The ``Authorization`` value for ollama.com's web API, from ``api_key``
+    or else ``$OLLAMA_API_KEY``."""
+    if api_key is None:
+        api_key = os.environ.get("OLLAMA_API_KEY", "")
+        if not api_key.strip():
+            raise RequestError(
+                f"{what} needs an ollama.com API key: pass api_key= or set "
+                "OLLAMA_API_KEY (create one at https://ollama.com/settings/keys)"
+            )
+    if not isinstance(api_key, str) or not api_key.strip():
+        raise RequestError("api_key must be a non-empty str")
+    return f"Bearer {api_key.strip()}"

@@ -202,16 +202,16 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parameter_schema(tool: str, param: inspect.Parameter, hint: Any) -> dict[str, Any]:
-    if hint is inspect.Parameter.empty:
-        return {}
-    try:
-        raw = msgspec.json.schema(hint)
-    except (TypeError, ValueError) as exc:
-        raise RequestError(
-            f"tool {tool!r}: cannot describe parameter {param.name!r} "
-            f"of type {hint!r}: {exc}"
-        ) from None
-    schema: dict[str, Any] = _strip_titles(inline_refs(raw, keep_recursive=False))
+    schema: dict[str, Any] = {}
+    if hint is not inspect.Parameter.empty:
+        try:
+            raw = msgspec.json.schema(hint)
+        except (TypeError, ValueError) as exc:
+            raise RequestError(
+                f"tool {tool!r}: cannot describe parameter {param.name!r} "
+                f"of type {hint!r}: {exc}"
+            ) from None
+        schema = _strip_titles(inline_refs(raw, keep_recursive=False))
     if param.default is None:
         schema = _without_null(schema)
     elif param.default is not inspect.Parameter.empty:

@@ -22,7 +22,7 @@ from typing import Any, Final
 from aiohttp import web
 from multidict import CIMultiDictProxy, MultiMapping
 
-from . import _inference, _management
+from . import _inference, _management, _web
 from ._exchange import Exchange, Reject, error_reply, text_reply
 from ._faults import BUSY_MESSAGE, FAULT_HEADER, Fault, FaultBook, parse_fault_header
 from ._registry import (
@@ -40,6 +40,7 @@ Handler = Callable[[Exchange], Awaitable[web.StreamResponse]]
 _ROUTES: Final[dict[str, dict[str, Handler]]] = {
     **_inference.ROUTES,
     **_management.ROUTES,
+    **_web.ROUTES,
 }
 _BLOBS: Final = "/api/blobs/"
 _QUEUED: Final = frozenset(
