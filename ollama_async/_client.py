@@ -5,6 +5,7 @@ are checked and encoded here, before anything is sent; HTTP goes through
 from __future__ import annotations
 
 import asyncio
+import copy
 import enum
 import hashlib
 import operator
@@ -23,6 +24,7 @@ from ._batch import Batch, ClientFn, Items, ReqT, RespT, chat_request, run_batch
 from ._config import Limits, Timeout, resolve_host
 from ._errors import DecodeError, NotFoundError, RequestError
 from ._lines import DEFAULT_MAX_LINE_SIZE
+from ._retry import Retry, call_with_retries
 from ._stream import Stream, raise_for_line
 from ._tools import ChunkCallback, ToolLoopResult, run_tool_loop
 from ._transport import (
@@ -158,7 +160,10 @@ class AsyncClient:
         follow_redirects: bool = True,
         max_line_size: int = DEFAULT_MAX_LINE_SIZE,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        retry: Retry | None = Retry(),  # noqa: B008 - frozen value
     ) -> None:
+        if retry is not None and not isinstance(retry, Retry):
+            raise TypeError("retry must be a Retry or None")
         if not isinstance(limits, Limits):
             raise TypeError("limits must be a Limits")
         for name, size in (
@@ -189,6 +194,8 @@ class AsyncClient:
             )
         self._max_line_size = max_line_size
         self._max_body_size = max_body_size
+        self._retry = retry
+        self._default_timeout: Timeout | None = None  # set by with_options()
         self._map_exception = partial(map_exception, base_url=self._transport.base_url)
 
     # -- lifecycle -------------------------------------------------------------
@@ -233,8 +240,37 @@ class AsyncClient:
 
     # -- plumbing --------------------------------------------------------------
 
+    @property
+    def retry(self) -> Retry | None:
+        """The retry policy of this client (None: no retries)."""
+        return self._retry
+
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        retry: Retry | _UseClientDefault | None = USE_CLIENT_DEFAULT,
+    ) -> Self:
+        """A view of this client with other defaults, sharing its connections
+        (closing either closes both)::
+
+            patient = client.with_options(timeout=Timeout(first_byte=900))
+            await patient.generate("llama3.3:70b", "Hello")
+            await client.with_options(retry=None).chat("llama3.2", msgs)
+        """
+        clone = copy.copy(self)
+        if timeout is not USE_CLIENT_DEFAULT:
+            clone._default_timeout = Timeout.of(timeout)
+        if retry is not USE_CLIENT_DEFAULT:
+            if retry is not None and not isinstance(retry, Retry):
+                raise TypeError("retry must be a Retry or None")
+            clone._retry = retry
+        return clone
+
     def _timeout(self, timeout: TimeoutArg) -> Timeout | None:
-        return None if timeout is USE_CLIENT_DEFAULT else Timeout.of(timeout)
+        if timeout is USE_CLIENT_DEFAULT:
+            return self._default_timeout
+        return Timeout.of(timeout)
 
     async def _call(
         self,
@@ -246,10 +282,7 @@ class AsyncClient:
         *,
         idempotent: bool = True,
     ) -> T:
-        response = await self._transport.send(
-            method, path, body, timeout=self._timeout(timeout), idempotent=idempotent
-        )
-        data = await read_body(response, self._max_body_size)
+        data = await self._exchange(method, path, body, timeout, idempotent=idempotent)
         try:
             return decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -265,10 +298,29 @@ class AsyncClient:
         *,
         idempotent: bool = True,
     ) -> None:
-        response = await self._transport.send(
-            method, path, body, timeout=self._timeout(timeout), idempotent=idempotent
+        await self._exchange(method, path, body, timeout, idempotent=idempotent)
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        timeout: TimeoutArg,
+        *,
+        idempotent: bool,
+    ) -> bytes:
+        """One request and its whole body, retried by the client's policy."""
+        send = self._transport.send
+        limit = self._max_body_size
+        t = self._timeout(timeout)
+
+        async def attempt() -> bytes:
+            response = await send(method, path, body, timeout=t, idempotent=idempotent)
+            return await read_body(response, limit)
+
+        return await call_with_retries(
+            self._retry, attempt, idempotent=idempotent, what=f"{method} {path}"
         )
-        await read_body(response, self._max_body_size)
 
     def _stream(
         self,
@@ -283,15 +335,23 @@ class AsyncClient:
     ) -> Stream[T]:
         transport = self._transport
         transport.check_open()  # a closed client fails here, not at first use
+        send = partial(
+            transport.send,
+            "POST",
+            path,
+            body,
+            timeout=self._timeout(timeout),
+            stream=True,
+            idempotent=idempotent,
+        )
         return Stream(
+            # Retries happen only while opening: once a chunk is out, never.
             partial(
-                transport.send,
-                "POST",
-                path,
-                body,
-                timeout=self._timeout(timeout),
-                stream=True,
+                call_with_retries,
+                self._retry,
+                send,
                 idempotent=idempotent,
+                what=f"POST {path}",
             ),
             decode=decode,
             is_final=is_final,
@@ -978,11 +1038,7 @@ class AsyncClient:
         api_key: str | None,
         timeout: TimeoutArg,
     ) -> T:
-        what = path.rpartition("/")[2]
-        # The client's own Authorization header (official behaviour), if the
-        # transport exposes its headers.
-        headers = getattr(self._transport, "headers", None) or {}
-        authorization = conv.web_authorization(what, api_key, headers)
+        authorization = conv.web_authorization(path.rpartition("/")[2], api_key)
         web_url = resolve_host(self.web_url)
         async with AsyncClient(
             web_url,
@@ -1001,9 +1057,9 @@ class AsyncClient:
     ) -> WebSearchResponse:
         """Search the web through ollama.com's API.
 
-        The key is ``api_key``, else the client's ``Authorization: Bearer``
-        header, else ``$OLLAMA_API_KEY``. Requests go to :attr:`web_url`
-        (``https://ollama.com``), whatever the client's own host.
+        The key is ``api_key``, else ``$OLLAMA_API_KEY``. Requests go to
+        :attr:`web_url` (``https://ollama.com``) on a connection of their own,
+        whatever the client's host.
 
         Raises:
             RequestError: no API key, an empty query, or ``max_results``

@@ -23,7 +23,9 @@
     │   ├── RemoteProtocolError                 connection broke mid-response
     │   └── TimeoutError      (also builtins.TimeoutError)
     │       ├── ConnectTimeout                  no connection within `connect`
-    │       ├── ReadTimeout                     no byte within `first_byte`/`read`
+    │       ├── PoolTimeout                     no free connection within `pool`
+    │       ├── ReadTimeout                     no data within `read`
+    │       │   └── FirstByteTimeout            no response within `first_byte`
     │       └── TotalTimeout                    the whole call exceeded `total`
     └── DecodeError         (also ValueError)   a body or line not as the endpoint sends
         ├── LineTooLongError                    a stream line over the cap
@@ -45,12 +47,14 @@ __all__ = [
     "ConnectError",
     "ConnectTimeout",
     "DecodeError",
+    "FirstByteTimeout",
     "IncompleteStreamError",
     "LineTooLongError",
     "MaxToolRoundsError",
     "NotFoundError",
     "OllamaError",
     "PermissionDeniedError",
+    "PoolTimeout",
     "RateLimitError",
     "ReadTimeout",
     "RemoteProtocolError",
@@ -214,8 +218,18 @@ class ConnectTimeout(TimeoutError):
     """No connection within the ``connect`` timeout."""
 
 
+class PoolTimeout(TimeoutError):
+    """Every connection of the pool stayed busy for the ``pool`` timeout."""
+
+
 class ReadTimeout(TimeoutError):
-    """No data within the ``first_byte`` or ``read`` timeout."""
+    """The server went silent for longer than the ``read`` timeout (or, as
+    :class:`FirstByteTimeout`, sent no response within ``first_byte``)."""
+
+
+class FirstByteTimeout(ReadTimeout):
+    """No response headers within the ``first_byte`` timeout (a model that
+    takes too long to load, or a server that accepts and never answers)."""
 
 
 class TotalTimeout(TimeoutError):

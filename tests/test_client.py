@@ -253,7 +253,7 @@ async def test_status_errors_carry_the_server_message(client: AsyncClient) -> No
 
 async def test_server_busy(fake_ollama: FakeOllama) -> None:
     fake_ollama.add_fault(Fault(status=503, retry_after=2))
-    async with AsyncClient(fake_ollama.url) as client:
+    async with AsyncClient(fake_ollama.url, retry=None) as client:
         with pytest.raises(ServerBusyError) as info:
             await client.chat(MODEL, USER_HI)
     assert "server busy" in info.value.error
@@ -262,7 +262,8 @@ async def test_server_busy(fake_ollama: FakeOllama) -> None:
 
 async def test_connection_refused_names_the_host() -> None:
     port = _free_port()
-    async with AsyncClient(f"127.0.0.1:{port}", timeout=Timeout(connect=2)) as client:
+    timeout = Timeout(connect=2)
+    async with AsyncClient(f"127.0.0.1:{port}", timeout=timeout, retry=None) as client:
         with pytest.raises(ConnectError, match=f"127.0.0.1:{port}.*ollama serve"):
             await client.list()
         with pytest.raises(ConnectionError):  # the official client's type

@@ -69,6 +69,7 @@ class AsyncClient(ollama_async.AsyncClient):
     the session it passes in and closes it with itself."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("retry", None)  # one registered reply per request
         self._test_session = aiohttp.ClientSession()
         super().__init__(*args, session=self._test_session, **kwargs)
 
