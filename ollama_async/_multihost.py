@@ -1,0 +1,383 @@
+"""``MultiHostClient``: one client over several Ollama servers.
+
+Each request goes to the healthy host with the fewest requests in flight,
+counting a host without the request's model loaded as ``cold_penalty``
+requests busier (loaded models are learnt from ``/api/ps`` and from the
+requests themselves). A host that refuses
+connections is taken out and probed back with exponential backoff; a request
+that failed before its first response byte fails over to another host.
+Must not import aiohttp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+from collections.abc import AsyncIterable, Mapping, Sequence
+from typing import Final
+
+import msgspec
+
+from ._client import DEFAULT_MAX_BODY_SIZE, AsyncClient
+from ._config import Limits, Timeout, resolve_host
+from ._errors import (
+    ConnectError,
+    ConnectTimeout,
+    OllamaError,
+    PoolTimeout,
+    RemoteProtocolError,
+    RequestError,
+    ServerBusyError,
+)
+from ._lines import DEFAULT_MAX_LINE_SIZE
+from ._retry import Retry
+from ._transport import Response, Transport, default_headers, read_body
+
+__all__ = ["HostState", "MultiHostClient"]
+
+# Failures that prove the request never reached the host (or the host never
+# answered it): the request can go elsewhere.
+_UNREACHABLE: Final = (ConnectError, ConnectTimeout)
+
+
+class _ModelOnly(msgspec.Struct):
+    model: str = ""
+
+
+class _Loaded(msgspec.Struct):
+    model: str = ""
+    name: str = ""
+
+
+class _PsReply(msgspec.Struct):
+    models: list[_Loaded] | None = None
+
+
+_decode_model = msgspec.json.Decoder(_ModelOnly).decode
+_decode_ps = msgspec.json.Decoder(_PsReply).decode
+
+
+def _normalise(name: str) -> str:
+    name = name.lower()
+    return name if ":" in name.rpartition("/")[2] else f"{name}:latest"
+
+
+class HostState:
+    """What the client knows of one host (read-only for callers)."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self.url = transport.base_url
+        self.in_flight = 0
+        """Requests sent and not yet finished."""
+        self.loaded: set[str] = set()
+        """Models believed loaded (normalised names)."""
+        self.failures = 0
+        """Consecutive failures to reach the host."""
+        self.down_until = 0.0
+        """Loop time before which the host is not tried (0: healthy)."""
+
+    def __repr__(self) -> str:
+        state = "down" if self.failures else "up"
+        return f"<HostState {self.url} {state} in_flight={self.in_flight}>"
+
+
+class _TrackedResponse:
+    """A response that counts as in flight on its host until released."""
+
+    __slots__ = ("_done", "_host", "_response", "headers", "status")
+
+    def __init__(self, response: Response, host: HostState) -> None:
+        self._response = response
+        self._host = host
+        self._done = False
+        self.status = response.status
+        self.headers: Mapping[str, str] = response.headers
+
+    async def readany(self) -> bytes:
+        return await self._response.readany()
+
+    def at_eof(self) -> bool:
+        return self._response.at_eof()
+
+    def _finish(self) -> None:
+        if not self._done:
+            self._done = True
+            self._host.in_flight -= 1
+
+    def release(self) -> None:
+        self._finish()
+        self._response.release()
+
+    def close(self) -> None:
+        self._finish()
+        self._response.close()
+
+
+class _MultiTransport:
+    """The transport interface over several hosts' transports."""
+
+    def __init__(
+        self,
+        hosts: list[HostState],
+        *,
+        timeout: Timeout,
+        refresh_interval: float,
+        min_backoff: float,
+        max_backoff: float,
+        cold_penalty: int,
+    ) -> None:
+        self.hosts = hosts
+        self._cold_penalty = cold_penalty
+        self.base_url = ", ".join(h.url for h in hosts)
+        self.timeout = timeout
+        self._refresh_interval = refresh_interval
+        self._min_backoff = min_backoff
+        self._max_backoff = max_backoff
+        self._refreshed_at: float | None = None
+        self._refreshing: asyncio.Future[None] | None = None
+        self._turn = itertools.count()
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def check_open(self) -> None:
+        self.hosts[0].transport.check_open()
+
+    # -- health ------------------------------------------------------------------
+
+    def _mark_down(self, host: HostState) -> None:
+        host.failures += 1
+        backoff = min(self._max_backoff, self._min_backoff * 2 ** (host.failures - 1))
+        host.down_until = asyncio.get_running_loop().time() + backoff
+
+    @staticmethod
+    def _mark_up(host: HostState) -> None:
+        host.failures = 0
+        host.down_until = 0.0
+
+    def _pick(self, model: str, tried: set[HostState]) -> HostState | None:
+        now = asyncio.get_running_loop().time()
+        fresh = [h for h in self.hosts if h not in tried]
+        if not fresh:
+            return None
+        up = [h for h in fresh if h.down_until <= now]
+        if not up:
+            # Every untried host is backing off: probe the one due first
+            # rather than fail without trying.
+            return min(fresh, key=lambda h: h.down_until)
+        penalty = self._cold_penalty if model else 0
+
+        def load(host: HostState) -> int:
+            # A host without the model must load it first: worth waiting for
+            # a few requests on a host that has it.
+            return host.in_flight + (0 if model in host.loaded else penalty)
+
+        least = min(load(h) for h in up)
+        candidates = [h for h in up if load(h) == least]
+        return candidates[next(self._turn) % len(candidates)]
+
+    async def _refresh(self) -> None:
+        """Learn which models each host has loaded (``/api/ps``)."""
+        loop = asyncio.get_running_loop()
+        if self._refreshed_at is not None and (
+            loop.time() - self._refreshed_at < self._refresh_interval
+        ):
+            return
+        if self._refreshing is not None:
+            await asyncio.shield(self._refreshing)
+            return
+        self._refreshing = loop.create_future()
+        try:
+            short = Timeout(connect=2, first_byte=2, read=2, total=5)
+            await asyncio.gather(
+                *(
+                    self._refresh_host(h, short)
+                    for h in self.hosts
+                    if h.down_until <= loop.time()
+                )
+            )
+            self._refreshed_at = loop.time()
+        finally:
+            self._refreshing.set_result(None)
+            self._refreshing = None
+
+    async def _refresh_host(self, host: HostState, timeout: Timeout) -> None:
+        try:
+            response = await host.transport.send("GET", "/api/ps", timeout=timeout)
+            data = await read_body(response, 16 * 1024 * 1024)
+            reply = _decode_ps(data)
+        except _UNREACHABLE:
+            self._mark_down(host)
+            return
+        except (OllamaError, msgspec.DecodeError, msgspec.ValidationError):
+            return  # an old or odd server: routing just loses its hint
+        host.loaded = {_normalise(m.model or m.name) for m in reply.models or ()}
+
+    # -- requests ------------------------------------------------------------------
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        body: bytes | AsyncIterable[bytes] | None = None,
+        *,
+        timeout: Timeout | None = None,
+        content_type: str | None = None,
+        stream: bool = False,
+        idempotent: bool = True,
+    ) -> Response:
+        self.check_open()
+        model = ""
+        if isinstance(body, bytes) and body[:1] == b"{":
+            try:
+                model = _normalise(_decode_model(body).model)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                model = ""
+            if model == ":latest":
+                model = ""
+        if model and self._refresh_interval > 0:
+            await self._refresh()
+        tried: set[HostState] = set()
+        last: OllamaError | None = None
+        while (host := self._pick(model, tried)) is not None:
+            tried.add(host)
+            host.in_flight += 1
+            try:
+                response = await host.transport.send(
+                    method,
+                    path,
+                    body,
+                    timeout=timeout,
+                    content_type=content_type,
+                    stream=stream,
+                    idempotent=idempotent,
+                )
+            except _UNREACHABLE as exc:
+                host.in_flight -= 1
+                self._mark_down(host)
+                last = exc
+                if isinstance(body, AsyncIterable):
+                    raise  # an upload cannot be replayed
+                continue
+            except (ServerBusyError, RemoteProtocolError, PoolTimeout) as exc:
+                host.in_flight -= 1
+                if not idempotent or isinstance(body, AsyncIterable):
+                    raise
+                if isinstance(exc, RemoteProtocolError):
+                    self._mark_down(host)
+                last = exc
+                continue
+            except BaseException:
+                host.in_flight -= 1
+                raise
+            self._mark_up(host)
+            if model and path in ("/api/generate", "/api/chat", "/api/embed"):
+                host.loaded.add(model)  # Ollama loads on use
+            return _TrackedResponse(response, host)
+        assert last is not None
+        raise last
+
+    async def aclose(self) -> None:
+        self._closed = True
+        await asyncio.gather(*(h.transport.aclose() for h in self.hosts))
+
+
+class MultiHostClient(AsyncClient):
+    """An :class:`AsyncClient` over several Ollama servers::
+
+        hosts = ["http://gpu1:11434", "http://gpu2:11434", "http://gpu3:11434"]
+        async with MultiHostClient(hosts) as client:
+            replies = await asyncio.gather(*(client.chat("llama3.2", m) for m in batch))
+
+    Every method of :class:`AsyncClient` works. Model management calls
+    (``pull``, ``create``, ``delete``, ...) go to one host like any other
+    call: run them per host with ``client.host(url)``.
+
+    Args:
+        hosts: base URLs or any form ``OLLAMA_HOST`` accepts.
+        refresh_interval: seconds between ``/api/ps`` polls that tell which
+            models each host has loaded (0 disables the polls).
+        min_backoff, max_backoff: seconds a failing host is left out, doubled
+            per consecutive failure.
+        cold_penalty: requests in flight on a host that has the model loaded
+            that weigh as much as loading it on an idle host.
+
+    ``limits`` applies to each host. Other arguments are as for
+    :class:`AsyncClient`.
+    """
+
+    def __init__(
+        self,
+        hosts: Sequence[str],
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout | float | None = Timeout(),  # noqa: B008 - frozen value
+        limits: Limits = Limits(),  # noqa: B008 - frozen value
+        retry: Retry | None = Retry(),  # noqa: B008 - frozen value
+        follow_redirects: bool = True,
+        max_line_size: int = DEFAULT_MAX_LINE_SIZE,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        refresh_interval: float = 10.0,
+        min_backoff: float = 1.0,
+        max_backoff: float = 60.0,
+        cold_penalty: int = 4,
+    ) -> None:
+        if isinstance(hosts, str) or not hosts:
+            raise RequestError("hosts must be a non-empty list of base URLs")
+        urls = list(dict.fromkeys(resolve_host(h) for h in hosts))
+        super().__init__(
+            urls[0],
+            headers=headers,
+            timeout=timeout,
+            limits=limits,
+            retry=retry,
+            follow_redirects=follow_redirects,
+            max_line_size=max_line_size,
+            max_body_size=max_body_size,
+        )
+        merged = default_headers(headers)
+        states = [
+            HostState(
+                Transport(
+                    url,
+                    headers=merged,
+                    timeout=Timeout.of(timeout),
+                    limits=limits,
+                    follow_redirects=follow_redirects,
+                )
+            )
+            for url in urls
+        ]
+        self._multi = _MultiTransport(
+            states,
+            timeout=Timeout.of(timeout),
+            refresh_interval=refresh_interval,
+            min_backoff=min_backoff,
+            max_backoff=max_backoff,
+            cold_penalty=cold_penalty,
+        )
+        self._transport = self._multi
+
+    @property
+    def hosts(self) -> list[HostState]:
+        """Each host's state: in-flight requests, loaded models, health."""
+        return list(self._multi.hosts)
+
+    def host(self, url: str) -> AsyncClient:
+        """A client bound to one of the hosts (sharing its connections), for
+        per-host calls such as ``pull`` or ``ps``."""
+        wanted = resolve_host(url)
+        for state in self._multi.hosts:
+            if state.url == wanted:
+                clone = copy.copy(self)
+                clone._transport = state.transport
+                return clone
+        raise RequestError(f"{url!r} is not one of this client's hosts")
+
+    def __repr__(self) -> str:
+        state = "closed" if self.is_closed else "open"
+        return f"<MultiHostClient {len(self._multi.hosts)} hosts ({state})>"
