@@ -10,6 +10,7 @@
                 print(part.message.content, end="")
 """
 
+from ._batch import Batch, BatchResult, run_batch
 from ._client import AsyncClient
 from ._config import Limits, Timeout
 from ._errors import (
@@ -67,6 +68,8 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
+    "Batch",
+    "BatchResult",
     "ChatResponse",
     "ConnectError",
     "ConnectTimeout",
@@ -114,5 +117,6 @@ __all__ = [
     "WebSearchResponse",
     "WebSearchResult",
     "__version__",
+    "run_batch",
     "tool_definition",
 ]
