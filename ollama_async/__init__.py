@@ -19,12 +19,14 @@ from ._errors import (
     ConnectError,
     ConnectTimeout,
     DecodeError,
+    FirstByteTimeout,
     IncompleteStreamError,
     LineTooLongError,
     MaxToolRoundsError,
     NotFoundError,
     OllamaError,
     PermissionDeniedError,
+    PoolTimeout,
     RateLimitError,
     ReadTimeout,
     RemoteProtocolError,
@@ -40,6 +42,8 @@ from ._errors import (
     TransportError,
     UsageError,
 )
+from ._multihost import HostState, MultiHostClient
+from ._retry import Retry
 from ._stream import Stream
 from ._tools import ToolLoopResult, ToolResult, tool_definition
 from ._version import __version__
@@ -76,7 +80,9 @@ __all__ = [
     "DecodeError",
     "EmbedResponse",
     "EmbeddingsResponse",
+    "FirstByteTimeout",
     "GenerateResponse",
+    "HostState",
     "Image",
     "IncompleteStreamError",
     "Limits",
@@ -84,10 +90,12 @@ __all__ = [
     "ListResponse",
     "MaxToolRoundsError",
     "Message",
+    "MultiHostClient",
     "NotFoundError",
     "OllamaError",
     "Options",
     "PermissionDeniedError",
+    "PoolTimeout",
     "ProcessResponse",
     "ProgressResponse",
     "RateLimitError",
@@ -95,6 +103,7 @@ __all__ = [
     "RemoteProtocolError",
     "RequestError",
     "ResponseError",
+    "Retry",
     "ServerBusyError",
     "ServerError",
     "ShowResponse",
