@@ -146,6 +146,11 @@ class Connection(asyncio.Protocol):
         except OllamaError as exc:
             self._fail(exc)
             return
+        except (ValueError, zlib.error) as exc:
+            # int() of a non-ASCII digit ("\xb2".isdigit() is true), corrupt
+            # gzip: ours to raise, not an error escaping into the loop.
+            self._fail(RemoteProtocolError(f"malformed response from Ollama ({exc})"))
+            return
         if self._waiter is not None:
             self._wake()
 
