@@ -159,7 +159,7 @@ class Connection(asyncio.Protocol):
     def _headers(self, data: bytes) -> None:
         head = self._head + data if self._head else data
         end = head.find(b"\r\n\r\n")
-        if end < 0:
+        if end < 0 or end > _MAX_HEADER_BYTES:  # the cap holds in one read too
             if len(head) > _MAX_HEADER_BYTES:
                 raise RemoteProtocolError("response headers larger than 64 KiB")
             self._head = head
