@@ -225,7 +225,9 @@ class Connection(asyncio.Protocol):
         buf = self._rest + data if self._rest else data
         self._rest = b""
         pos, size, state = 0, len(buf), self._state
-        body = self._body
+        # Compressed pieces are collected apart and inflated at the end, so
+        # output still unread from an earlier read is not inflated again.
+        body = self._body if self._decompress is None else []
         added = 0
         while pos < size:
             if state == _CHUNK_DATA:
@@ -276,20 +278,21 @@ class Connection(asyncio.Protocol):
                     break
                 if eol == pos:  # the empty line ending the body
                     pos += 2
-                    self._state = _DONE
                     if pos < size:
                         self.keep_alive = False
-                    self._body_size += added
-                    if self._decompress is not None:
+                    if self._decompress is None:
+                        self._body_size += added
+                    else:
                         self._inflate(body)
-                    self._finish_body()
+                    self._finish_body()  # flushes the decompressor
                     return
                 pos = eol + 2  # a trailer field: ignored
         self._state = state
         if pos < size:
             self._rest = buf[pos:]
-        self._body_size += added
-        if self._decompress is not None:
+        if self._decompress is None:
+            self._body_size += added
+        else:
             self._inflate(body)
         if self._body_size > _HIGH_WATER:
             self._pause()
@@ -302,12 +305,12 @@ class Connection(asyncio.Protocol):
         if self._body_size > _HIGH_WATER:
             self._pause()
 
-    def _inflate(self, body: list[bytes]) -> None:
+    def _inflate(self, raw: list[bytes]) -> None:
         assert self._decompress is not None
-        joined = b"".join(body)
-        body.clear()
-        body.append(self._decompress.decompress(joined))
-        self._body_size = len(body[0])
+        data = self._decompress.decompress(b"".join(raw))
+        if data:
+            self._body.append(data)
+            self._body_size += len(data)
 
     def _finish_body(self) -> None:
         if self._decompress is not None and self._state != _DONE:
