@@ -13,7 +13,15 @@ import contextlib
 import signal
 import sys
 
+from ._faults import Fault, parse_fault_header
 from ._server import FakeOllama
+
+
+def _fault(spec: str) -> Fault:
+    try:
+        return parse_fault_header(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"invalid fault {spec!r}: {exc}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +40,18 @@ def _parser() -> argparse.ArgumentParser:
         "--burst", action="store_true", help="many NDJSON lines per write"
     )
     parser.add_argument("--server-version", default="0.33.0")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        type=_fault,
+        default=[],
+        metavar="SPEC",
+        help="a global fault in X-Fake-Fault syntax, e.g. "
+        "'status=503; probability=0.2; path=/api/chat' (repeatable)",
+    )
+    parser.add_argument(
+        "--fault-seed", type=int, default=0, help="seed for probability faults"
+    )
     return parser
 
 
@@ -51,7 +71,10 @@ async def _serve(args: argparse.Namespace) -> None:
         max_concurrency=args.max_concurrency,
         burst=args.burst,
         version=args.server_version,
+        fault_seed=args.fault_seed,
     ) as server:
+        for fault in args.fault:
+            server.add_fault(fault)
         print(f"FakeOllama listening on {server.url}", flush=True)
         await stop.wait()
 

@@ -7,6 +7,7 @@ faults (filters, ``times`` budgets). Imports only the standard library.
 from __future__ import annotations
 
 import dataclasses
+import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +54,11 @@ class Fault:
         path: only requests to this path (e.g. ``"/api/chat"``).
         model: only requests naming this model (matched like Ollama matches names).
         times: fire at most this many times, then the fault is spent (None: always).
+        probability: fire on a matching request with this probability (0..1),
+            drawn from the server's seeded random generator, so the n-th
+            matching request of a run always gets the same draw. A fault that
+            does not fire lets the next global fault match; ``times`` counts
+            firings only.
 
     A line count larger than the reply fires at the last line instead, so a fault
     always fires on the request it was selected for.
@@ -71,6 +77,14 @@ class Fault:
     path: str | None = None
     model: str | None = None
     times: int | None = None
+    probability: float | None = None
+
+    def __post_init__(self) -> None:
+        p = self.probability
+        if p is not None and (
+            isinstance(p, bool) or not isinstance(p, int | float) or not 0 <= p <= 1
+        ):
+            raise ValueError(f"probability must be between 0 and 1, got {p!r}")
 
     def status_message(self) -> str:
         """The error text sent with ``status``."""
@@ -126,10 +140,19 @@ class _Entry:
 
 
 class FaultBook:
-    """Global faults in insertion order, with their remaining ``times``."""
+    """Global faults in insertion order, with their remaining ``times``, and
+    the seeded random generator that decides ``probability`` faults."""
 
-    def __init__(self) -> None:
+    def __init__(self, seed: int = 0) -> None:
         self._entries: list[_Entry] = []
+        self._rng = random.Random(seed)
+
+    def fires(self, fault: Fault) -> bool:
+        """Whether ``fault`` fires on this request: always, unless it has a
+        ``probability``, which takes one draw."""
+        if fault.probability is None:
+            return True
+        return self._rng.random() < fault.probability
 
     def add(self, fault: Fault) -> None:
         """Register a fault."""
@@ -145,7 +168,8 @@ class FaultBook:
     def take(
         self, path: str, model_key: str | None, key_of: Callable[[str], str | None]
     ) -> Fault | None:
-        """The first live fault matching this request; spends one of its ``times``.
+        """The first live fault matching this request that fires; spends one of
+        its ``times``.
 
         ``key_of`` normalises a fault's ``model`` filter the way request names are.
         """
@@ -156,6 +180,8 @@ class FaultBook:
             if fault.path is not None and fault.path.rstrip("/") != path:
                 continue
             if fault.model is not None and key_of(fault.model) != model_key:
+                continue
+            if not self.fires(fault):
                 continue
             if entry.left is not None:
                 entry.left -= 1

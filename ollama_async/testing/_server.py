@@ -85,6 +85,7 @@ class FakeOllama:
             requests get Ollama's 503 "server busy" (None: unlimited).
         burst: write many NDJSON lines per socket write, for throughput.
         version: what ``/api/version`` reports.
+        fault_seed: seed of the generator that decides ``Fault(probability=...)``.
     """
 
     def __init__(
@@ -101,6 +102,7 @@ class FakeOllama:
         max_concurrency: int | None = None,
         burst: bool = False,
         version: str = "0.33.0",
+        fault_seed: int = 0,
     ) -> None:
         self.host = host
         self.port = port
@@ -126,7 +128,7 @@ class FakeOllama:
         self.blobs: dict[str, int] = {}
         self.loaded: dict[str, Loaded] = {}
         self.requests: list[RecordedRequest] = []
-        self._faults = FaultBook()
+        self._faults = FaultBook(fault_seed)
         self._scripted_calls: defaultdict[str, deque[list[dict[str, Any]]]] = (
             defaultdict(deque)
         )
@@ -413,15 +415,16 @@ class FakeOllama:
         header = exchange.request.headers.get(FAULT_HEADER)
         if header is not None:
             try:
-                exchange.fault = parse_fault_header(header)
+                sent = parse_fault_header(header)
             except ValueError as exc:
                 return error_reply(400, f"invalid {FAULT_HEADER} header: {exc}")
+            exchange.fault = sent if self._faults.fires(sent) else None
         elif (
             parsed is not None
             and (model := self.models.find(name or ""))
             and model.fault
         ):
-            exchange.fault = model.fault
+            exchange.fault = model.fault if self._faults.fires(model.fault) else None
         else:
             exchange.fault = self._faults.take(
                 path, parsed.key if parsed else None, _key

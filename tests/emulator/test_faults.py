@@ -334,3 +334,67 @@ async def test_stop_with_streams_in_flight_is_clean(http):
     resp.release()
     assert fake.active_streams == 0
     assert fake.disconnects == 0  # stopping is not the client going away
+
+
+async def _statuses(fake, http, n, headers=None):
+    body = GEN | {"stream": False}
+    statuses = []
+    for _ in range(n):
+        async with http.post(
+            fake.url + "/api/generate", json=body, headers=headers
+        ) as resp:
+            await resp.read()
+            statuses.append(resp.status)
+    return statuses
+
+
+async def test_probability_fault_is_seeded_and_deterministic(http):
+    runs = []
+    for seed in (7, 7, 8):
+        async with FakeOllama(response_tokens=2, fault_seed=seed) as fake:
+            fake.add_fault(Fault(status=503, probability=0.25))
+            runs.append(await _statuses(fake, http, 200))
+    assert runs[0] == runs[1]  # same seed, same requests fail
+    assert runs[0] != runs[2]
+    assert set(runs[0]) == {200, 503}
+    assert 25 <= runs[0].count(503) <= 75  # 50 expected
+
+
+async def test_probability_fault_that_does_not_fire_lets_the_next_match(http):
+    async with FakeOllama(response_tokens=2) as fake:
+        fake.add_fault(Fault(status=503, probability=0.5, times=3))
+        fake.add_fault(Fault(status=500))
+        statuses = await _statuses(fake, http, 30)
+    assert statuses.count(503) == 3  # times counts firings only
+    assert statuses.count(500) == 27
+
+
+@pytest.mark.parametrize("probability", [0, 1])
+async def test_probability_bounds(server, http, probability):
+    server.add_fault(Fault(status=503, probability=probability))
+    expected = 503 if probability else 200
+    assert await _statuses(server, http, 5) == [expected] * 5
+
+
+async def test_probability_in_the_header_and_on_a_model(http):
+    flaky = FakeModel(name="llama3.2", fault=Fault(status=502, probability=0.5))
+    async with FakeOllama(response_tokens=2, models=[flaky]) as fake:
+        by_model = await _statuses(fake, http, 40)
+        header = {"X-Fake-Fault": "status=503; probability=0.5"}
+        by_header = await _statuses(fake, http, 40, headers=header)
+    assert set(by_model) == {200, 502}
+    assert set(by_header) == {200, 503}
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, float("nan"), True])
+def test_probability_must_be_a_fraction(value):
+    with pytest.raises(ValueError, match="probability"):
+        Fault(status=503, probability=value)
+
+
+async def test_bad_probability_in_the_header(call):
+    reply = await call(
+        "POST", "/api/generate", json=GEN, headers={"X-Fake-Fault": "probability=2"}
+    )
+    assert reply.status == 400
+    assert "probability must be between 0 and 1" in error(reply)

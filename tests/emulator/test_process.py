@@ -159,3 +159,44 @@ def test_the_docs_pytest_example_passes(tmp_path):
     result = run_pytest(tmp_path, example)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+async def test_python_m_with_a_probability_fault(http: aiohttp.ClientSession):
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ollama_async.testing",
+        "--port",
+        "0",
+        "--fault",
+        "status=503; probability=0.5; path=/api/generate",
+        "--fault-seed",
+        "3",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        url = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().split()[-1]
+        body = {"model": "llama3.2", "prompt": "x", "stream": False}
+        statuses = []
+        for _ in range(40):
+            async with http.post(url + "/api/generate", json=body) as resp:
+                statuses.append(resp.status)
+        assert set(statuses) == {200, 503}
+        async with http.get(url + "/api/tags") as resp:
+            assert resp.status == 200  # the path filter holds
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 20)
+    assert code == 0
+
+
+def test_python_m_rejects_a_bad_fault():
+    result = subprocess.run(
+        [sys.executable, "-m", "ollama_async.testing", "--fault", "nope=1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "invalid fault 'nope=1'" in result.stderr
