@@ -101,7 +101,9 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: BaseException | None) -> None:
         self._closed = True
         self.keep_alive = False
-        if self._state == _UNTIL_CLOSE:
+        if self._state == _UNTIL_CLOSE and exc is None and self._exc is None:
+            # A clean close ends such a body; a reset, or our own abort after
+            # a timeout, cuts it: that must not read as the end.
             self._finish_body()
         elif self._state != _DONE and self._exc is None:
             if not self._got_bytes:
