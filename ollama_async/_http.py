@@ -86,7 +86,7 @@ class Connection(asyncio.Protocol):
         self._head_request = False
         self._decompress: zlib._Decompress | None = None
         self._wait_since = 0.0
-        self._wait_timeout = 0.0
+        self._wait_timeout: float | None = 0.0
         self._wait_kind = ""
         self.status = 0
         self.reason = ""
@@ -396,6 +396,8 @@ class Connection(asyncio.Protocol):
                     self._timer.cancel()
                 self._timer = self._loop.call_at(due, self._on_timer)
                 self._timer_at = due
+        else:
+            self._wait_timeout = None  # a timer left by an earlier wait must pass
         await waiter
         if self._exc is not None:
             raise self._exc
@@ -403,9 +405,10 @@ class Connection(asyncio.Protocol):
     def _on_timer(self) -> None:
         self._timer = None
         waiter = self._waiter
-        if waiter is None or waiter.done():
-            return  # nobody is waiting; the next wait arms a new timer
-        due = self._wait_since + self._wait_timeout
+        timeout = self._wait_timeout
+        if waiter is None or waiter.done() or timeout is None:
+            return  # nobody is waiting with a limit; the next wait arms a new timer
+        due = self._wait_since + timeout
         if self._loop.time() >= due - 0.001:
             what = self._wait_kind
             self._fail(
