@@ -1,8 +1,8 @@
 """``python -m ollama_async.testing``: run FakeOllama as a process.
 
 Prints ``FakeOllama listening on http://HOST:PORT`` once bound (so a parent
-process can read the port when ``--port 0`` is used) and serves until SIGINT or
-SIGTERM.
+process can read the port when ``--port 0`` is used), serves until SIGINT or
+SIGTERM, then prints ``FakeOllama stopped after N requests``.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ async def _serve(args: argparse.Namespace) -> None:
             server.add_fault(fault)
         print(f"FakeOllama listening on {server.url}", flush=True)
         await stop.wait()
+    print(f"FakeOllama stopped after {len(server.requests)} requests", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

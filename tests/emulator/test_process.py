@@ -189,6 +189,9 @@ async def test_python_m_with_a_probability_fault(http: aiohttp.ClientSession):
         proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(proc.wait(), 20)
     assert code == 0
+    assert proc.stdout is not None
+    summary = (await proc.stdout.read()).decode()
+    assert summary == "FakeOllama stopped after 41 requests\n"
 
 
 def test_python_m_rejects_a_bad_fault():
