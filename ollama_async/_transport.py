@@ -181,7 +181,7 @@ def map_exception(exc: BaseException, base_url: str) -> OllamaError:
 
 
 async def read_error_body(response: Response) -> bytes:
-    """Up to 64 KiB of an error response's body; the response is closed."""
+    """Up to 64 KiB of an error response's body; the response is released."""
     pieces: list[bytes] = []
     size = 0
     try:
@@ -193,7 +193,9 @@ async def read_error_body(response: Response) -> bytes:
         raise
     except Exception:
         pass  # the status alone still makes a useful error
-    response.close()
+    # release() keeps the connection only if the body ended cleanly: a 404
+    # (blob_exists() of a missing blob) need not cost a new connection.
+    response.release()
     return b"".join(pieces)[:MAX_ERROR_BODY]
 
 
