@@ -48,7 +48,8 @@ _NO_BODY_STATUS: Final = frozenset({204, 304})
     _TRAILERS,
     _UNTIL_CLOSE,
     _DONE,
-) = range(8)
+    _IDLE,  # no request in flight: any byte from the server is unsolicited
+) = range(9)
 
 
 class _NoResponse(RemoteProtocolError):
@@ -73,7 +74,7 @@ class Connection(asyncio.Protocol):
         self._deadline: asyncio.TimerHandle | None = None
 
     def _reset(self) -> None:
-        self._state = _HEADERS
+        self._state = _IDLE
         self._head = b""
         self._rest = b""  # undecoded bytes of the chunked framing
         self._remaining = 0
@@ -145,6 +146,8 @@ class Connection(asyncio.Protocol):
             # response itself stands; the connection just is not reused.
             elif data:
                 self.keep_alive = False
+                if state == _IDLE:
+                    self.abort()  # they would be read as the next response
         except OllamaError as exc:
             self._fail(exc)
             return
@@ -652,6 +655,7 @@ async def exchange(
     """Send one request and wait for the response headers."""
     while True:
         conn = await pool.acquire(connect_timeout)
+        conn._state = _HEADERS
         conn._head_request = head_request
         if total_timeout is not None:
             conn.set_deadline(total_timeout)
