@@ -285,7 +285,11 @@ class AsyncClient:
         data = await self._exchange(method, path, body, timeout, idempotent=idempotent)
         try:
             return decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (
+            msgspec.DecodeError,
+            msgspec.ValidationError,
+            UnicodeDecodeError,
+        ) as exc:
             raise_for_line(data, exc, f"{path} response")
             raise DecodeError(f"empty {path} response") from exc
 

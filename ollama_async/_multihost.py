@@ -213,7 +213,12 @@ class _MultiTransport:
         except _UNREACHABLE:
             self._mark_down(host)
             return
-        except (OllamaError, msgspec.DecodeError, msgspec.ValidationError):
+        except (
+            OllamaError,
+            msgspec.DecodeError,
+            msgspec.ValidationError,
+            UnicodeDecodeError,
+        ):
             return  # an old or odd server: routing just loses its hint
         host.loaded = {_normalise(m.model or m.name) for m in reply.models or ()}
 
@@ -235,7 +240,7 @@ class _MultiTransport:
         if isinstance(body, bytes) and body[:1] == b"{":
             try:
                 model = _normalise(_decode_model(body).model)
-            except (msgspec.DecodeError, msgspec.ValidationError):
+            except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
                 model = ""
             if model == ":latest":
                 model = ""

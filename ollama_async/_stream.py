@@ -49,7 +49,7 @@ def raise_for_line(line: bytes, exc: Exception, what: str) -> None:
     :class:`DecodeError` with an excerpt. Returns for a blank line."""
     try:
         error = _decode_error_line(line).error
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         if not line.strip():
             return
         raise DecodeError(f"invalid {what} ({exc})", data=line) from exc
@@ -178,7 +178,11 @@ class Stream(Generic[T]):
             line = next_line
         try:
             chunk = self._decode(line)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (
+            msgspec.DecodeError,
+            msgspec.ValidationError,
+            UnicodeDecodeError,
+        ) as exc:
             self._bad_line(line, exc)
             return await self.__anext__()  # the line was blank
         if self._is_final(chunk):
