@@ -188,6 +188,8 @@ class Connection(asyncio.Protocol):
                 self._headers(rest_bytes)  # an interim response; the real one follows
             return
         self.status, self.reason, self.headers = status, reason, headers
+        if self._write_waiter is not None:
+            self.resume_writing()  # an upload blocked on a full socket stops
         connection = headers.get("connection", "").lower()
         self.keep_alive = version == "HTTP/1.1" and "close" not in connection
         encoding = headers.get("content-encoding", "identity").lower()
@@ -371,11 +373,20 @@ class Connection(asyncio.Protocol):
                 waiter = self._write_waiter
                 if waiter is not None and not waiter.done():
                     await waiter
-                if self._closed:
-                    raise self._exc or RemoteProtocolError(
-                        "connection lost during upload"
-                    )
-        transport.write(b"0\r\n\r\n")
+            if self.status or self._closed:
+                break
+        else:
+            transport.write(b"0\r\n\r\n")
+            return
+        # The server answered (e.g. 400 digest mismatch) or went away before
+        # the upload ended: stop sending. Its answer is what the caller needs;
+        # the connection, with half a request on it, is not reused.
+        self.keep_alive = False
+        aclose = getattr(body, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        if not self.status:
+            raise self._exc or RemoteProtocolError("connection lost during upload")
 
     async def wait(self, timeout: float | None, kind: str) -> None:
         """Wait for more of the response; ``timeout`` bounds this wait.
