@@ -360,16 +360,22 @@ class Transport:
                 return response
             if status in _REDIRECTS and self.follow_redirects:
                 location = response.headers.get("location")
-                target = self._same_origin_path(location)
+                target = self._same_origin_path(path, location)
                 response.release() if response.at_eof() else response.close()
                 if target is None:
                     raise RemoteProtocolError(
                         f"Ollama at {self.base_url} redirected to another origin "
-                        f"({location!r}); not followed, so credentials stay here"
+                        f"or an invalid target ({location!r}); not followed, so "
+                        "credentials stay here"
                     )
-                path = target.removeprefix(self._prefix) if self._prefix else target
+                path = target
                 if status == 303 or (status in (301, 302) and method == "POST"):
                     method, body, content_type = "GET", None, None
+                elif body is not None and not isinstance(body, bytes):
+                    raise RemoteProtocolError(
+                        f"Ollama at {self.base_url} redirected an upload "
+                        f"({location!r}); a streamed body cannot be sent again"
+                    )
                 continue
             if status >= 400:
                 data = await read_error_body(response)
@@ -379,19 +385,27 @@ class Transport:
             f"more than {_MAX_REDIRECTS} redirects from {self.base_url}"
         )
 
-    def _same_origin_path(self, location: str | None) -> str | None:
+    def _same_origin_path(self, path: str, location: str | None) -> str | None:
+        """The path, below our prefix, that ``location`` (relative to the
+        request to ``path``) points to if it is on our origin, under our
+        prefix and can go on a request line, else None."""
         if not location:
             return None
-        target = urlsplit(urljoin(self.base_url + "/", location))
+        target = urlsplit(urljoin(self.base_url + path, location))
         port = target.port or (443 if target.scheme == "https" else 80)
         host = target.hostname or ""
         if ":" in host:
             host = f"[{host}]"
         if (target.scheme, host, port) != (self._scheme, self._host, self._port):
             return None
-        if any(ord(c) < 33 for c in target.path):
-            return None
-        return target.path + (f"?{target.query}" if target.query else "")
+        result = (target.path or "/") + (f"?{target.query}" if target.query else "")
+        if any(ord(c) < 33 or ord(c) == 127 for c in result):
+            return None  # would break the request line
+        if self._prefix:
+            if not result.startswith(self._prefix + "/"):
+                return None  # every request goes out under the prefix
+            result = result[len(self._prefix) :]
+        return result
 
     async def aclose(self) -> None:
         """Close every connection. Idempotent."""
