@@ -10,6 +10,7 @@ import enum
 import hashlib
 import operator
 import re
+import ssl as _ssl
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -147,6 +148,11 @@ class AsyncClient:
         limits: connection pool limits.
         max_line_size: longest accepted stream line, in bytes.
         max_body_size: longest accepted non-streamed body, in bytes.
+        ssl: the TLS context for an ``https://`` host, e.g. one that trusts a
+            private CA (``ssl.create_default_context(cafile=...)``); by
+            default certificates are verified against the system's CAs.
+            Unused for ``http://`` hosts and with ``session=`` (configure the
+            session's connector instead).
     """
 
     def __init__(
@@ -161,6 +167,7 @@ class AsyncClient:
         max_line_size: int = DEFAULT_MAX_LINE_SIZE,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         retry: Retry | None = Retry(),  # noqa: B008 - frozen value
+        ssl: _ssl.SSLContext | None = None,
     ) -> None:
         if retry is not None and not isinstance(retry, Retry):
             raise TypeError("retry must be a Retry or None")
@@ -181,6 +188,7 @@ class AsyncClient:
                 timeout=Timeout.of(timeout),
                 limits=limits,
                 follow_redirects=follow_redirects,
+                ssl=ssl,
             )
         else:
             from ._aiohttp import SessionTransport  # imports aiohttp

@@ -248,11 +248,8 @@ class Transport:
             self._host = f"[{self._host}]"
         self._port = url.port or (443 if url.scheme == "https" else 80)
         self._prefix = url.path
-        self._ssl = (
-            ssl
-            if ssl is not None
-            else (_default_ssl() if url.scheme == "https" else None)
-        )
+        # TLS for https:// only; a context given for an http:// host is unused.
+        self._ssl = (ssl or _default_ssl()) if url.scheme == "https" else None
         host_header = f"{self._host}:{self._port}"
         lines = [f"Host: {host_header}"] + [f"{k}: {v}" for k, v in headers.items()]
         self._static = ("\r\n".join(lines) + "\r\n").encode("latin-1")
