@@ -218,33 +218,39 @@ def key_values(pairs: Sequence[str] | None) -> dict[str, Any] | None:
 Handler = Callable[[Context], Awaitable[int]]
 
 
-def _common_options() -> argparse.ArgumentParser:
-    # SUPPRESS: an option given after the subcommand overrides the one before
-    # it, and one not given there does not reset it.
+def _common_options(*, top: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before or after its name. After it,
+    they default to SUPPRESS: one not given there keeps the value from before
+    the command. (Separate parsers: ``parents`` shares Action objects, so
+    defaults set on one would leak into the other.)"""
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("common options")
+
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
     group.add_argument(
         "--host",
-        default=argparse.SUPPRESS,
+        default=default(None),
         help="Ollama server: URL, host:port or :port "
         "(default: $OLLAMA_HOST, then http://127.0.0.1:11434)",
     )
     group.add_argument(
         "--json",
         action="store_true",
-        default=argparse.SUPPRESS,
+        default=default(False),
         help="machine-readable output: the API's JSON, one document per line",
     )
     group.add_argument(
         "--debug",
         action="store_true",
-        default=argparse.SUPPRESS,
+        default=default(False),
         help="show tracebacks and the client's log (retries)",
     )
     group.add_argument(
         "--no-progress",
         action="store_true",
-        default=argparse.SUPPRESS,
+        default=default(False),
         help="no progress bars, even on a terminal",
     )
     return common
@@ -252,15 +258,14 @@ def _common_options() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``ollama-async`` argument parser."""
-    common = _common_options()
+    common = _common_options(top=False)
     parser = argparse.ArgumentParser(
         prog="ollama-async",
         description="A command line for Ollama, built on the ollama_async SDK.",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[common],
+        parents=[_common_options(top=True)],
     )
-    parser.set_defaults(host=None, json=False, debug=False, no_progress=False)
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}"
     )
@@ -534,7 +539,17 @@ async def amain(
     err = stderr or sys.stderr
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            args = build_parser().parse_args(argv)
+            parser = build_parser()
+            args, extra = parser.parse_known_args(argv)
+            # argparse stops filling `run`'s prompt at the first option
+            # (`run llama3.2 --verbose Why is ...`): the words after it come
+            # back here, and belong to the prompt.
+            if extra and args.command == "run" and "--" not in extra:
+                if not any(word.startswith("-") for word in extra):
+                    args.prompt += extra
+                    extra = []
+            if extra:
+                parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # --help, --version, or a usage error
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     ctx = Context(args, out, err, stdin or sys.stdin, signals=signals)
