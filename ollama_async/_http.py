@@ -558,6 +558,8 @@ class ConnectionPool:
     async def acquire(self, connect_timeout: float | None) -> Connection:
         """An idle connection, or a new one when the pool has room."""
         while True:
+            if self.closed:  # e.g. a stale-connection retry racing aclose()
+                raise ConnectError("the client was closed")
             idle = self._idle
             while idle:
                 conn = idle.pop()  # the most recently used is the warmest
@@ -607,6 +609,10 @@ class ConnectionPool:
                     "address (https://ollama.com/download)."
                 ) from exc
             raise
+        if self.closed:  # closed while connecting: nobody would close this one
+            self._open -= 1
+            conn.abort()
+            raise ConnectError("the client was closed")
         self._all.add(conn)
         conn.reused = False
         return conn
