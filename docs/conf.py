@@ -7,6 +7,7 @@ Nothing here reaches the network: no intersphinx, no remote images.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from ollama_async import __version__  # noqa: E402
 
 project = "ollama_async"
 author = "ollama_async developers"
-copyright = "ollama_async developers"  # noqa: A001
+copyright = "ollama_async developers"
 version = release = __version__
 
 extensions = [
@@ -66,7 +67,12 @@ suppress_warnings = ["ref.python"]
 
 
 def _skip_class_aliases(
-    app: object, what: str, name: str, obj: object, skip: bool, options: object
+    app: object,
+    what: str,
+    name: str,
+    obj: object,
+    skip: bool,  # noqa: FBT001 - the autodoc-skip-member signature
+    options: object,
 ) -> bool | None:
     # ``Message.ToolCall`` and ``ToolCall.Function`` are aliases kept for the
     # official client's spelling; the classes are documented once, at module
@@ -76,5 +82,17 @@ def _skip_class_aliases(
     return None
 
 
+# Pages link to repository files outside docs/ relatively (``../benchmarks/``),
+# which works when reading them on GitHub; on the site those links point to
+# the repository instead.
+REPOSITORY = "https://github.com/ollama-async/ollama-async/blob/main/"
+_OUTSIDE_DOCS = re.compile(r"\]\(\.\./([^)\s]+)\)")
+
+
+def _link_outside_docs(app: object, docname: str, source: list[str]) -> None:
+    source[0] = _OUTSIDE_DOCS.sub(lambda m: f"]({REPOSITORY}{m[1]})", source[0])
+
+
 def setup(app: object) -> None:
     app.connect("autodoc-skip-member", _skip_class_aliases)  # type: ignore[attr-defined]
+    app.connect("source-read", _link_outside_docs)  # type: ignore[attr-defined]

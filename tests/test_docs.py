@@ -71,3 +71,19 @@ async def test_demo_uses_a_server_that_answers() -> None:
     assert status == 0, output
     assert "starting the built-in emulator" not in output
     assert url in output
+
+
+def test_api_reference_lists_every_public_name() -> None:
+    """docs/api.md documents each name of ``ollama_async.__all__``: by an
+    ``auto...`` directive, or through ``automodule:: ollama_async.types``."""
+    import ollama_async
+    import ollama_async.types
+
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\.\. auto\w+:: (\w+)\s*$", text, re.MULTILINE))
+    documented |= set(ollama_async.types.__all__)
+    assert ".. automodule:: ollama_async.types" in text
+    assert ".. automodule:: ollama_async.testing" in text
+    assert ".. data:: __version__" in text
+    missing = set(ollama_async.__all__) - documented - {"__version__"}
+    assert not missing, f"add to docs/api.md: {sorted(missing)}"
