@@ -609,7 +609,15 @@ def machine() -> list[tuple[str, str]]:
         ("aiohttp (emulator)", aiohttp.__version__),
         ("msgspec", msgspec.__version__),
         ("event loop", "asyncio default (no uvloop)"),
+        ("load average at start (1/5/15 min)", _loadavg()),
     ]
+
+
+def _loadavg() -> str:
+    try:
+        return " / ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 @dataclass
