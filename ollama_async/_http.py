@@ -621,6 +621,8 @@ class ConnectionPool:
         """Take a connection back after its response."""
         conn.cancel_timers()
         if conn.usable and conn.keep_alive and not self.closed:
+            if conn._paused and conn.transport is not None:
+                conn.transport.resume_reading()  # paused by the body's last read
             conn._reset()
             conn.last_used = self.loop.time()
             self._idle.append(conn)
