@@ -229,6 +229,8 @@ def _common_options(*, top: bool) -> argparse.ArgumentParser:
     def default(value: object) -> object:
         return value if top else argparse.SUPPRESS
 
+    off: object = False if top else argparse.SUPPRESS
+
     group.add_argument(
         "--host",
         default=default(None),
@@ -238,19 +240,19 @@ def _common_options(*, top: bool) -> argparse.ArgumentParser:
     group.add_argument(
         "--json",
         action="store_true",
-        default=default(False),
+        default=off,
         help="machine-readable output: the API's JSON, one document per line",
     )
     group.add_argument(
         "--debug",
         action="store_true",
-        default=default(False),
+        default=off,
         help="show tracebacks and the client's log (retries)",
     )
     group.add_argument(
         "--no-progress",
         action="store_true",
-        default=default(False),
+        default=off,
         help="no progress bars, even on a terminal",
     )
     return common
@@ -544,10 +546,9 @@ async def amain(
             # argparse stops filling `run`'s prompt at the first option
             # (`run llama3.2 --verbose Why is ...`): the words after it come
             # back here, and belong to the prompt.
-            if extra and args.command == "run" and "--" not in extra:
-                if not any(word.startswith("-") for word in extra):
-                    args.prompt += extra
-                    extra = []
+            if args.command == "run" and not any(w.startswith("-") for w in extra):
+                args.prompt += extra
+                extra = []
             if extra:
                 parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # --help, --version, or a usage error

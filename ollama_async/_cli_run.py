@@ -365,7 +365,7 @@ def _parse_line(text: str, number: int) -> tuple[Any, Any]:
 def _request(value: Any, number: int, model: str | None) -> dict[str, Any]:
     if isinstance(value, str):
         value = {"prompt": value}
-    request = {k: v for k, v in value.items() if k not in ("id", "stream")}
+    request = {k: v for k, v in value.items() if k != "id"}
     messages = list(request.pop("messages", None) or [])
     system = request.pop("system", None)
     prompt = request.pop("prompt", None)
@@ -430,7 +430,14 @@ def _finished(path: Path) -> set[bytes]:
 
 async def _one(client: AsyncClient, item: _Item) -> dict[str, Any]:
     item_id, request = item
-    reply: ChatResponse = await client.chat(**request)
+    reply: ChatResponse
+    kwargs = {k: v for k, v in request.items() if k != "stream"}
+    if request.get("stream"):  # streamed, then folded into the same answer
+        stream = client.chat(**kwargs, stream=True)
+        async with stream:
+            reply = await stream.collect()
+    else:
+        reply = await client.chat(**kwargs, stream=False)
     record = {
         "id": item_id,
         "model": reply.model,

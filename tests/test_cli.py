@@ -592,6 +592,9 @@ async def test_batch_lines_pick_their_model_and_options(
     (body,) = chat_bodies(fake_ollama)
     assert body["model"] == "qwen3:8b"
     assert body["options"] == {"temperature": 0}
+    assert body["stream"] is True  # streamed, and folded into one line
+    (row,) = result.json_lines()
+    assert len(row["response"].split()) == 24
 
 
 async def test_batch_failures_are_lines_and_exit_4(tmp_path: Path) -> None:
