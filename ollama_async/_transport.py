@@ -250,8 +250,10 @@ class Transport:
         self._prefix = url.path
         # TLS for https:// only; a context given for an http:// host is unused.
         self._ssl = (ssl or _default_ssl()) if url.scheme == "https" else None
-        host_header = f"{self._host}:{self._port}"
-        lines = [f"Host: {host_header}"] + [f"{k}: {v}" for k, v in headers.items()]
+        lines = [f"{k}: {v}" for k, v in headers.items()]
+        if not any(k.lower() == "host" for k in headers):
+            # A caller's own Host (a virtual host behind a proxy) replaces ours.
+            lines.insert(0, f"Host: {self._host}:{self._port}")
         self._static = ("\r\n".join(lines) + "\r\n").encode("latin-1")
         self._heads: dict[tuple[str, str, str | None, bool, bool], bytes] = {}
         self._pool: _http.ConnectionPool | None = None

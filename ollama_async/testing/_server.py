@@ -25,6 +25,7 @@ from multidict import CIMultiDictProxy, MultiMapping
 from . import _inference, _management, _web
 from ._exchange import Exchange, Reject, error_reply, text_reply
 from ._faults import BUSY_MESSAGE, FAULT_HEADER, Fault, FaultBook, parse_fault_header
+from ._hosts import is_local_host, is_loopback_bind
 from ._registry import (
     FakeModel,
     Loaded,
@@ -86,6 +87,10 @@ class FakeOllama:
         burst: write many NDJSON lines per socket write, for throughput.
         version: what ``/api/version`` reports.
         fault_seed: seed of the generator that decides ``Fault(probability=...)``.
+        allow_any_host: answer requests whatever their ``Host`` header. By
+            default, as Ollama does when bound to loopback, a request whose
+            ``Host`` names neither this machine nor a private address gets
+            403 with an empty body.
     """
 
     def __init__(
@@ -103,8 +108,11 @@ class FakeOllama:
         burst: bool = False,
         version: str = "0.33.0",
         fault_seed: int = 0,
+        allow_any_host: bool = False,
     ) -> None:
         self.host = host
+        # Like Ollama: bound to loopback, refuse requests naming another host.
+        self._check_host = not allow_any_host and is_loopback_bind(host)
         self.port = port
         self.response_tokens = response_tokens
         self.tokens_per_second = tokens_per_second
@@ -363,6 +371,9 @@ class FakeOllama:
                 request.method, request.path, request.headers, request.query, body
             )
             self.requests.append(record)
+            if self._check_host and not is_local_host(request.headers.get("Host")):
+                # As Ollama on loopback: a DNS-rebinding guard, empty body.
+                return web.Response(status=403)
             handler = self._route(request)
             if isinstance(handler, web.StreamResponse):
                 return handler
