@@ -14,6 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the package from this checkout, installed or not
 
+from sphinx.ext.napoleon import Config as NapoleonConfig  # noqa: E402
+from sphinx.ext.napoleon.docstring import GoogleDocstring  # noqa: E402
+
 from ollama_async import __version__  # noqa: E402
 
 project = "ollama_async"
@@ -24,7 +27,6 @@ version = release = __version__
 extensions = [
     "myst_nb",  # MyST Markdown (includes myst_parser) + notebook execution
     "sphinx.ext.autodoc",
-    "sphinx.ext.napoleon",  # the docstrings' Google-style Args:/Returns:/Raises:
 ]
 
 # docs/README.md is about building these docs, not a page of the site.
@@ -43,16 +45,22 @@ nb_execution_mode = "force"
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_execution_timeout = 120
-nb_merge_streams = True
+nb_merge_streams = True  # one output block per cell for print(..., end="")
 
 # -- autodoc -------------------------------------------------------------------
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_class_signature = "separated"
 autodoc_preserve_defaults = True
-napoleon_google_docstring = True
-napoleon_numpy_docstring = False
-napoleon_use_rtype = False
+# Google-style sections (Args:, Returns:, Raises:) are converted by napoleon,
+# called from setup() below rather than loaded as an extension: napoleon reads
+# the first line of an attribute's docstring as "type: text", which would turn
+# field docs such as "Final chunk: the conversation encoding" into a type.
+_NAPOLEON = NapoleonConfig(
+    napoleon_google_docstring=True,
+    napoleon_numpy_docstring=False,
+    napoleon_use_rtype=False,
+)
 
 # -- HTML ----------------------------------------------------------------------
 html_theme = "furo"
@@ -93,6 +101,21 @@ def _link_outside_docs(app: object, docname: str, source: list[str]) -> None:
     source[0] = _OUTSIDE_DOCS.sub(lambda m: f"]({REPOSITORY}{m[1]})", source[0])
 
 
+def _google_sections(
+    app: object,
+    what: str,
+    name: str,
+    obj: object,
+    options: object,
+    lines: list[str],
+) -> None:
+    if what in ("attribute", "property", "data"):
+        return
+    doc = GoogleDocstring(lines, _NAPOLEON, app, what, name, obj, options)  # type: ignore[arg-type]
+    lines[:] = doc.lines()
+
+
 def setup(app: object) -> None:
+    app.connect("autodoc-process-docstring", _google_sections)  # type: ignore[attr-defined]
     app.connect("autodoc-skip-member", _skip_class_aliases)  # type: ignore[attr-defined]
     app.connect("source-read", _link_outside_docs)  # type: ignore[attr-defined]
