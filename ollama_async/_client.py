@@ -216,7 +216,7 @@ class AsyncClient:
     @property
     def timeout(self) -> Timeout:
         """The client's default timeouts."""
-        return self._transport.timeout
+        return self._default_timeout or self._transport.timeout
 
     @property
     def is_closed(self) -> bool:

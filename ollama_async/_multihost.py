@@ -150,9 +150,12 @@ class _MultiTransport:
     # -- health ------------------------------------------------------------------
 
     def _mark_down(self, host: HostState) -> None:
+        now = asyncio.get_running_loop().time()
+        if host.down_until > now:
+            return  # the requests in flight when it died count as one failure
         host.failures += 1
         backoff = min(self._max_backoff, self._min_backoff * 2 ** (host.failures - 1))
-        host.down_until = asyncio.get_running_loop().time() + backoff
+        host.down_until = now + backoff
 
     @staticmethod
     def _mark_up(host: HostState) -> None:

@@ -133,3 +133,16 @@ def test_needs_hosts() -> None:
         MultiHostClient([])
     with pytest.raises(RequestError):
         MultiHostClient("http://one-host-as-a-string:11434")
+
+
+async def test_one_outage_counts_as_one_failure(three: list[FakeOllama]) -> None:
+    hosts = [three[0].url, three[1].url]
+    async with MultiHostClient(hosts, refresh_interval=0) as client:
+        await asyncio.gather(*(client.generate(MODEL, f"warm {i}") for i in range(4)))
+        await three[0].stop()
+        # Many requests reach the dead host at once; one outage, one failure.
+        results = await asyncio.gather(
+            *(client.generate(MODEL, f"q{i}") for i in range(20))
+        )
+        assert len(results) == 20
+        assert client.hosts[0].failures == 1  # backing off min_backoff, not 2**19 s

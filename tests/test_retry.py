@@ -134,3 +134,12 @@ def test_policy_validation(kwargs: dict[str, object]) -> None:
 
 def test_never() -> None:
     assert Retry.never().attempts == 1
+
+
+async def test_with_options_reports_its_own_timeout(fake_ollama: FakeOllama) -> None:
+    from ollama_async import Timeout
+
+    async with AsyncClient(fake_ollama.url) as client:
+        patient = client.with_options(timeout=Timeout(first_byte=900))
+        assert patient.timeout.first_byte == 900
+        assert client.timeout.first_byte == Timeout().first_byte
