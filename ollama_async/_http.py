@@ -24,6 +24,7 @@ from typing import Final
 from ._errors import (
     ConnectError,
     ConnectTimeout,
+    FirstByteTimeout,
     OllamaError,
     ReadTimeout,
     RemoteProtocolError,
@@ -425,9 +426,8 @@ class Connection(asyncio.Protocol):
         due = self._wait_since + timeout
         if self._loop.time() >= due - 0.001:
             what = self._wait_kind
-            self._fail(
-                ReadTimeout(f"no {what} from Ollama at {self._pool.origin} in time")
-            )
+            cls = FirstByteTimeout if what == "response" else ReadTimeout
+            self._fail(cls(f"no {what} from Ollama at {self._pool.origin} in time"))
         else:
             self._timer = self._loop.call_at(due, self._on_timer)
             self._timer_at = due
@@ -680,8 +680,14 @@ async def exchange(
             conn.set_deadline(total_timeout)
         try:
             await conn.write(head, body)
-            while conn.status == 0:
+            if conn.status == 0:
+                started = pool.loop.time()
                 await conn.wait(first_byte_timeout, "response")
+                while conn.status == 0:  # headers trickling in: same deadline
+                    left = first_byte_timeout
+                    if left is not None:
+                        left -= pool.loop.time() - started
+                    await conn.wait(left, "response")
         except _NoResponse:
             pool.release(conn)
             # A kept-alive connection the server had already closed: the
