@@ -29,9 +29,8 @@ from ._cli import (
     describe,
     is_connection_error,
     isatty,
-    key_values,
-    parse_value,
 )
+from ._cli_format import key_values, parse_value
 
 # -- run ----------------------------------------------------------------------------
 

@@ -23,9 +23,8 @@ from ollama_async._cli import (
     EXIT_USAGE,
     CliError,
     describe,
-    human_bytes,
-    relative_time,
 )
+from ollama_async._cli_format import human_bytes, relative_time
 from ollama_async._cli_models import ProgressView, parse_modelfile
 from ollama_async.testing import FakeOllama
 
