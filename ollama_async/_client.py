@@ -25,7 +25,7 @@ from ._batch import Batch, ClientFn, Items, ReqT, RespT, chat_request, run_batch
 from ._config import Limits, Timeout, resolve_host
 from ._errors import DecodeError, NotFoundError, RequestError
 from ._lines import DEFAULT_MAX_LINE_SIZE
-from ._retry import Retry, call_with_retries
+from ._retry import Retry, call_with_retries, logger
 from ._stream import Stream, raise_for_line
 from ._tools import ChunkCallback, ToolLoopResult, run_tool_loop
 from ._transport import (
@@ -137,10 +137,11 @@ class AsyncClient:
 
     ``host`` defaults to ``$OLLAMA_HOST``, then ``http://127.0.0.1:11434``.
     ``OLLAMA_API_KEY`` becomes ``Authorization: Bearer ...`` unless ``headers``
-    set one. The client can be created outside a running loop; its aiohttp
-    session is made on first use. Pass ``session=`` to use your own
-    ``aiohttp.ClientSession`` (it is then yours to close, and ``timeout`` and
-    ``limits`` are ignored in favour of its own).
+    set one. The client can be created outside a running loop; its
+    connection pool is made on first use, on the running loop. Pass
+    ``session=`` to send through your own ``aiohttp.ClientSession`` instead
+    (proxies, tracing); it is then yours to close, and ``limits`` and ``ssl``
+    are its connector's business.
 
     Args:
         timeout: a :class:`Timeout`, a number of seconds for every phase, or
@@ -153,6 +154,12 @@ class AsyncClient:
             default certificates are verified against the system's CAs.
             Unused for ``http://`` hosts and with ``session=`` (configure the
             session's connector instead).
+        dangerously_skip_tls_verify: accept any certificate from an
+            ``https://`` host. Anyone on the path can then read and change
+            the traffic, API key included; use a private CA with ``ssl=``
+            instead. A warning is logged once per client.
+        retry: when to retry calls that failed before anything reached you
+            (see :class:`Retry`); ``None`` never retries.
     """
 
     def __init__(
@@ -168,6 +175,7 @@ class AsyncClient:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         retry: Retry | None = Retry(),  # noqa: B008 - frozen value
         ssl: _ssl.SSLContext | None = None,
+        dangerously_skip_tls_verify: bool = False,
     ) -> None:
         if retry is not None and not isinstance(retry, Retry):
             raise TypeError("retry must be a Retry or None")
@@ -180,6 +188,17 @@ class AsyncClient:
             if isinstance(size, bool) or not isinstance(size, int) or size < 1:
                 raise ValueError(f"{name} must be a positive int, got {size!r}")
         base_url = resolve_host(host)
+        if dangerously_skip_tls_verify:
+            if ssl is not None:
+                raise ValueError("pass ssl= or dangerously_skip_tls_verify, not both")
+            ssl = _ssl.create_default_context()
+            ssl.check_hostname = False
+            ssl.verify_mode = _ssl.CERT_NONE
+            logger.warning(
+                "TLS certificate verification is disabled for %s "
+                "(dangerously_skip_tls_verify=True)",
+                base_url,
+            )
         self._transport: BaseTransport
         if session is None:
             self._transport = Transport(
