@@ -302,6 +302,12 @@ class Transport:
         if pool is not None and pool.loop is asyncio.get_running_loop():
             return pool
         if pool is not None:
+            if pool.loop.is_running():
+                # Its connections belong to a loop that is still serving them.
+                raise UsageError(
+                    "this AsyncClient is in use on another event loop (another "
+                    "thread?); create one client per event loop"
+                )
             _abandon(pool)
         limits = self.limits
         maximum = limits.max_connections
@@ -420,6 +426,8 @@ class Transport:
             current = None
         if pool.loop is current:
             pool.close()
+        elif pool.loop.is_running():
+            pool.loop.call_soon_threadsafe(pool.close)  # its thread closes it
         else:
             _abandon(pool)
 
@@ -429,24 +437,22 @@ def _default_ssl() -> _ssl.SSLContext:
 
 
 def _abandon(pool: _http.ConnectionPool) -> None:
-    """Close a pool whose loop is gone (e.g. an earlier ``asyncio.run()``)."""
-    if not pool.loop.is_closed():
-        pool.loop.call_soon_threadsafe(pool.close)
-        return
+    """Close a pool whose loop no longer runs (an earlier ``asyncio.run()``,
+    a notebook's replaced loop), without that loop's help."""
     for conn in list(pool._all):
         transport = conn.transport
         if transport is None:
             continue
-        # The loop is closed, so abort() cannot schedule its own cleanup; run
-        # the cleanup it would have scheduled to close the socket.
+        conn.cancel_timers()
+        # abort() would only schedule the socket's closing on a loop that
+        # will not run it; run that cleanup here instead.
         lost = getattr(transport, "_call_connection_lost", None)
-        try:
+        if lost is None:
             transport.abort()
-        except RuntimeError:
-            if lost is not None:
-                try:
-                    lost(None)
-                except Exception:
-                    pass
+            continue
+        try:
+            lost(None)
+        except Exception:
+            pass
     pool._all.clear()
     pool._idle.clear()
