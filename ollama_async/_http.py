@@ -50,7 +50,8 @@ _NO_BODY_STATUS: Final = frozenset({204, 304})
     _UNTIL_CLOSE,
     _DONE,
     _IDLE,  # no request in flight: any byte from the server is unsolicited
-) = range(9)
+    _INFLATING,  # the body has arrived; compressed input is left to inflate
+) = range(10)
 
 
 class _NoResponse(RemoteProtocolError):
@@ -87,6 +88,7 @@ class Connection(asyncio.Protocol):
         self._paused = False
         self._head_request = False
         self._decompress: zlib._Decompress | None = None
+        self._tail = b""  # compressed input not inflated yet (bounded output)
         self._wait_since = 0.0
         self._wait_timeout: float | None = 0.0
         self._wait_kind = ""
@@ -107,7 +109,7 @@ class Connection(asyncio.Protocol):
             # A clean close ends such a body; a reset, or our own abort after
             # a timeout, cuts it: that must not read as the end.
             self._finish_body()
-        elif self._state != _DONE and self._exc is None:
+        elif self._state < _DONE and self._exc is None:
             if not self._got_bytes:
                 self._exc = _NoResponse(
                     "the server closed the connection without answering"
@@ -307,21 +309,35 @@ class Connection(asyncio.Protocol):
 
     def _add(self, data: bytes) -> None:
         if self._decompress is not None:
-            data = self._decompress.decompress(data)
-        self._body.append(data)
-        self._body_size += len(data)
+            self._inflate([data])
+        else:
+            self._body.append(data)
+            self._body_size += len(data)
         if self._body_size > _HIGH_WATER:
             self._pause()
 
     def _inflate(self, raw: list[bytes]) -> None:
-        assert self._decompress is not None
-        data = self._decompress.decompress(b"".join(raw))
+        """Inflate at most ``_HIGH_WATER`` bytes: a small gzip bomb must not
+        expand in one call. The rest waits in ``_tail``, reading paused,
+        until the caller asks for more (see :meth:`wait`)."""
+        decompress = self._decompress
+        assert decompress is not None
+        data = b"".join(raw)
+        if self._tail:
+            data = self._tail + data
+        data, self._tail = decompress.decompress(data, _HIGH_WATER), b""
+        if decompress.unconsumed_tail:
+            self._tail = decompress.unconsumed_tail
+            self._pause()
         if data:
             self._body.append(data)
             self._body_size += len(data)
 
     def _finish_body(self) -> None:
         if self._decompress is not None and self._state != _DONE:
+            if self._tail:
+                self._state = _INFLATING  # done once the tail is inflated
+                return
             self._body.append(self._decompress.flush())
         self._state = _DONE
 
@@ -398,10 +414,15 @@ class Connection(asyncio.Protocol):
         """
         if self._exc is not None:
             raise self._exc
-        waiter = self._waiter = self._loop.create_future()
         if self._paused and self.transport is not None:
+            if self._tail:  # more output is ready without reading
+                self._inflate([])
+                if not self._tail and self._state == _INFLATING:
+                    self._finish_body()
+                return
             self._paused = False
             self.transport.resume_reading()
+        waiter = self._waiter = self._loop.create_future()
         if timeout is not None:
             now = self._loop.time()
             self._wait_since, self._wait_timeout, self._wait_kind = now, timeout, kind
