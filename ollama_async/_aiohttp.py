@@ -148,7 +148,9 @@ class SessionTransport:
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(
                     total=t.total,
-                    connect=None,
+                    # aiohttp's `connect` covers the wait for a pooled
+                    # connection plus connecting; `sock_connect` the latter.
+                    connect=None if t.pool is None else t.pool + (t.connect or 0),
                     sock_connect=t.connect,
                     sock_read=t.first_byte,
                 ),

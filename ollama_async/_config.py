@@ -52,20 +52,23 @@ class Timeout:
     """Longest silence between two pieces of the body."""
     total: float | None = None
     """The whole call, body included."""
+    pool: float | None = None
+    """Waiting for a free connection when all ``Limits.max_connections`` are
+    busy (``None``: as long as it takes, as a batch job wants)."""
 
     def __post_init__(self) -> None:
-        for name in ("connect", "first_byte", "read", "total"):
+        for name in ("connect", "first_byte", "read", "total", "pool"):
             _check_seconds(name, getattr(self, name))
 
     @classmethod
     def of(cls, value: Timeout | float | None) -> Timeout:
-        """A ``Timeout`` from a number (every phase, no ``total``), ``None``
+        """A ``Timeout`` from a number (every phase but ``total``), ``None``
         (no timeouts at all, as in the official client) or a ``Timeout``."""
         if isinstance(value, Timeout):
             return value
         if value is None:
             return cls(connect=None, first_byte=None, read=None, total=None)
-        return cls(connect=value, first_byte=value, read=value, total=None)
+        return cls(connect=value, first_byte=value, read=value, total=None, pool=value)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -26,6 +26,7 @@ from ._errors import (
     ConnectTimeout,
     FirstByteTimeout,
     OllamaError,
+    PoolTimeout,
     ReadTimeout,
     RemoteProtocolError,
     TotalTimeout,
@@ -576,8 +577,11 @@ class ConnectionPool:
         self._all: set[Connection] = set()
         self.closed = False
 
-    async def acquire(self, connect_timeout: float | None) -> Connection:
-        """An idle connection, or a new one when the pool has room."""
+    async def acquire(
+        self, connect_timeout: float | None, pool_timeout: float | None = None
+    ) -> Connection:
+        """An idle connection, or a new one when the pool has room; waits in
+        line at most ``pool_timeout`` seconds when it has none."""
         while True:
             if self.closed:  # e.g. a stale-connection retry racing aclose()
                 raise ConnectError("the client was closed")
@@ -593,7 +597,21 @@ class ConnectionPool:
             waiter = self.loop.create_future()
             self._waiters.append(waiter)
             try:
-                await waiter
+                if pool_timeout is None:
+                    await waiter
+                else:
+                    async with asyncio.timeout(pool_timeout):
+                        await waiter
+            except TimeoutError:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                elif waiter.done() and not waiter.cancelled():
+                    self._wake_one()
+                raise PoolTimeout(
+                    f"all {self._max} connections to {self.origin} stayed busy for "
+                    f"{pool_timeout} s (Timeout.pool; raise Limits.max_connections "
+                    "or lower the concurrency)"
+                ) from None
             except BaseException:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
@@ -691,10 +709,11 @@ async def exchange(
     read_timeout: float | None,
     total_timeout: float | None,
     retry_stale: bool,
+    pool_timeout: float | None = None,
 ) -> Response:
     """Send one request and wait for the response headers."""
     while True:
-        conn = await pool.acquire(connect_timeout)
+        conn = await pool.acquire(connect_timeout, pool_timeout)
         conn._state = _HEADERS
         conn._head_request = head_request
         if total_timeout is not None:

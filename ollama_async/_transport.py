@@ -355,6 +355,7 @@ class Transport:
                 body,
                 head_request=method == "HEAD",
                 connect_timeout=t.connect,
+                pool_timeout=t.pool,
                 first_byte_timeout=t.first_byte,
                 read_timeout=t.read,
                 total_timeout=t.total,

@@ -183,7 +183,7 @@ def test_timeout_defaults_suit_ollama() -> None:
 
 
 def test_timeout_of_number_sets_every_phase_but_total() -> None:
-    assert Timeout.of(5) == Timeout(connect=5, first_byte=5, read=5, total=None)
+    assert Timeout.of(5) == Timeout(connect=5, first_byte=5, read=5, total=None, pool=5)
     assert Timeout.of(2.5).read == 2.5
 
 

@@ -143,3 +143,19 @@ async def test_with_options_reports_its_own_timeout(fake_ollama: FakeOllama) -> 
         patient = client.with_options(timeout=Timeout(first_byte=900))
         assert patient.timeout.first_byte == 900
         assert client.timeout.first_byte == Timeout().first_byte
+
+
+async def test_an_exhausted_pool_waits_up_to_the_pool_timeout(
+    fake_ollama: FakeOllama,
+) -> None:
+    from ollama_async import Limits, PoolTimeout, Timeout
+
+    fake_ollama.tokens_per_second = 100
+    limits = Limits(max_connections=1)
+    async with AsyncClient(fake_ollama.url, limits=limits, retry=None) as client:
+        async with client.chat(MODEL, USER_HI, stream=True) as stream:
+            async for _ in stream:
+                with pytest.raises(PoolTimeout, match="max_connections"):
+                    await client.version(timeout=Timeout(pool=0.1))
+                break
+        assert (await client.version(timeout=Timeout(pool=0.1))).version
