@@ -3,7 +3,6 @@ plus the client's lifecycle and its transport errors."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import socket
 from pathlib import Path
@@ -298,45 +297,6 @@ async def test_body_over_the_cap_raises(raw_server) -> None:
 
 
 # -- lifecycle --------------------------------------------------------------------
-
-
-def test_client_can_be_built_outside_a_loop(fake_ollama_url: str) -> None:
-    client = AsyncClient(fake_ollama_url)
-
-    async def use() -> str:
-        return (await client.version()).version
-
-    # Successive asyncio.run() calls: the session follows the new loop.
-    assert asyncio.run(use()) == "0.33.0"
-    assert asyncio.run(use()) == "0.33.0"
-    asyncio.run(client.aclose())
-
-
-@pytest.fixture
-def fake_ollama_url():
-    """An emulator in its own thread and loop, for tests that run their own."""
-    import threading
-
-    ready = threading.Event()
-    state: dict[str, object] = {}
-
-    def run() -> None:
-        loop = asyncio.new_event_loop()
-        server = FakeOllama()
-        loop.run_until_complete(server.start())
-        state.update(loop=loop, server=server)
-        ready.set()
-        loop.run_forever()
-        loop.run_until_complete(server.stop())
-        loop.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    ready.wait(10)
-    yield state["server"].url  # type: ignore[attr-defined]
-    loop = state["loop"]
-    loop.call_soon_threadsafe(loop.stop)  # type: ignore[attr-defined]
-    thread.join(10)
 
 
 async def test_closed_client_fails_loudly(fake_ollama: FakeOllama) -> None:
