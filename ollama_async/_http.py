@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import ipaddress
 import ssl as _ssl
 import zlib
 from collections.abc import AsyncIterable
+from functools import partial
 from typing import Final
 
 from ._errors import (
@@ -625,13 +627,15 @@ class ConnectionPool:
         host = self.host[1:-1] if self.host.startswith("[") else self.host
         try:
             async with asyncio.timeout(timeout):
-                await self.loop.create_connection(
+                connect = self.loop.create_connection
+                if _races_families(self.loop, host):
+                    connect = partial(connect, happy_eyeballs_delay=0.25)
+                await connect(
                     lambda: conn,
                     host,
                     self.port,
                     ssl=self._ssl,
                     server_hostname=host if self._ssl else None,
-                    happy_eyeballs_delay=0.25,
                 )
         except BaseException as exc:
             self._open -= 1
@@ -696,6 +700,17 @@ class ConnectionPool:
             if not waiter.done():
                 waiter.set_exception(ConnectError("the client was closed"))
         self._waiters.clear()
+
+
+def _races_families(loop: asyncio.AbstractEventLoop, host: str) -> bool:
+    """Whether to race IPv6 and IPv4 ("happy eyeballs") for ``host``: for a
+    name (``localhost`` has both), on loops that can; uvloop's
+    ``create_connection`` has no such argument."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return isinstance(loop, asyncio.BaseEventLoop)
+    return False
 
 
 async def exchange(
