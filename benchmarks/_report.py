@@ -450,6 +450,11 @@ def write_markdown(
         ]
         for name, rows in profiles.items():
             md += [f"### {name}", "", _md_table(*_profile_table(rows)), ""]
+    # What earlier profiles showed and what was changed: hand-written, kept
+    # across regenerations.
+    history = Path(__file__).with_name("HISTORY.md")
+    if history.exists():
+        md += [history.read_text().rstrip(), ""]
     path.write_text("\n".join(md))
 
 
