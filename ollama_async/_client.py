@@ -1,131 +1,69 @@
-"""``AsyncClient``: its lifecycle and one short method per endpoint. Arguments
-are checked and encoded here, before anything is sent; HTTP goes through
-``_transport``, streams through ``_stream``."""
+"""``AsyncClient``: generation, chat and embeddings, the tool loop,
+ollama.com extras and batches; model management comes from
+``_client_models``, lifecycle and plumbing from ``_client_base``. Arguments
+are checked and encoded before anything is sent."""
 
 from __future__ import annotations
 
-import asyncio
-import copy
-import enum
-import hashlib
 import operator
-import re
-import ssl as _ssl
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from functools import partial
-from pathlib import Path
-from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Final, Literal, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import msgspec
 
 from . import _convert as conv
-from ._aggregate import fold_chat, fold_generate, fold_progress
+from ._aggregate import fold_chat, fold_generate
 from ._batch import Batch, ClientFn, Items, ReqT, RespT, chat_request, run_batch
-from ._config import Limits, Timeout, resolve_host
-from ._errors import DecodeError, NotFoundError, RequestError
-from ._lines import DEFAULT_MAX_LINE_SIZE
-from ._retry import Retry, call_with_retries, logger
-from ._stream import Stream, raise_for_line
+from ._config import resolve_host
+from ._errors import RequestError
+from ._stream import Stream
 from ._tools import ChunkCallback, ToolLoopResult, run_tool_loop
-from ._transport import (
-    BaseTransport,
-    Transport,
-    default_headers,
-    map_exception,
-    read_body,
-)
 
 if TYPE_CHECKING:
-    import aiohttp
+    pass
 
+from ._client_base import (
+    DEFAULT_MAX_BODY_SIZE,
+    USE_CLIENT_DEFAULT,
+    FormatArg,
+    MessageArg,
+    OptionsArg,
+    ThinkArg,
+    TimeoutArg,
+    ToolArg,
+    _encode,
+)
+from ._client_models import ModelsMixin
 from .types import (
     ChatRequest,
     ChatResponse,
-    CopyRequest,
-    CreateRequest,
-    DeleteRequest,
     EmbeddingsRequest,
     EmbeddingsResponse,
     EmbedRequest,
     EmbedResponse,
     GenerateRequest,
     GenerateResponse,
-    ListModel,
-    ListResponse,
-    Message,
-    Options,
-    ProcessModel,
-    ProcessResponse,
-    ProgressResponse,
-    PullRequest,
-    PushRequest,
-    ShowRequest,
-    ShowResponse,
-    StatusResponse,
-    Tool,
-    VersionResponse,
     WebFetchRequest,
     WebFetchResponse,
     WebSearchRequest,
     WebSearchResponse,
 )
 
-__all__ = ["AsyncClient"]
+__all__ = ["DEFAULT_MAX_BODY_SIZE", "AsyncClient"]
 
 T = TypeVar("T")
 
-DEFAULT_MAX_BODY_SIZE: Final = 256 * 1024 * 1024
-_BLOB_CHUNK: Final = 1024 * 1024
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-
-_encode = msgspec.json.Encoder().encode
 _decode_chat = msgspec.json.Decoder(ChatResponse).decode
 _decode_generate = msgspec.json.Decoder(GenerateResponse).decode
-_decode_progress = msgspec.json.Decoder(ProgressResponse).decode
 _decode_embed = msgspec.json.Decoder(EmbedResponse).decode
 _decode_embeddings = msgspec.json.Decoder(EmbeddingsResponse).decode
-_decode_show = msgspec.json.Decoder(ShowResponse).decode
-_decode_version = msgspec.json.Decoder(VersionResponse).decode
 _decode_web_search = msgspec.json.Decoder(WebSearchResponse).decode
 _decode_web_fetch = msgspec.json.Decoder(WebFetchResponse).decode
 _is_done: Callable[[Any], bool] = operator.attrgetter("done")
 
 
-def _is_success(progress: ProgressResponse) -> bool:
-    return progress.status == "success"
-
-
-class _ListWire(msgspec.Struct):
-    # Old servers send `"models": null` for an empty list.
-    models: list[ListModel] | None = None
-
-
-class _ProcessWire(msgspec.Struct):
-    models: list[ProcessModel] | None = None
-
-
-_decode_list = msgspec.json.Decoder(_ListWire).decode
-_decode_ps = msgspec.json.Decoder(_ProcessWire).decode
-
-
-class _UseClientDefault(enum.Enum):
-    token = 0
-
-
-USE_CLIENT_DEFAULT: Final = _UseClientDefault.token
-TimeoutArg = Timeout | float | None | _UseClientDefault
-
-MessageArg = Message | Mapping[str, Any]
-OptionsArg = Options | Mapping[str, Any]
-# A type (Struct, dataclass, pydantic model ...) sends its JSON schema.
-FormatArg = Literal["", "json"] | Mapping[str, Any] | type[Any]
-ThinkArg = bool | Literal["low", "medium", "high", "max"]
-# A function is described from its signature and docstring (see _tools).
-ToolArg = Tool | Mapping[str, Any] | Callable[..., Any]
-
-
-class AsyncClient:
+class AsyncClient(ModelsMixin):
     """An asyncio client for one Ollama server.
 
     ::
@@ -161,236 +99,6 @@ class AsyncClient:
         retry: when to retry calls that failed before anything reached you
             (see :class:`Retry`); ``None`` never retries.
     """
-
-    def __init__(
-        self,
-        host: str | None = None,
-        *,
-        headers: Mapping[str, str] | None = None,
-        timeout: Timeout | float | None = Timeout(),  # noqa: B008 - frozen value
-        limits: Limits = Limits(),  # noqa: B008 - frozen value
-        session: aiohttp.ClientSession | None = None,
-        follow_redirects: bool = True,
-        max_line_size: int = DEFAULT_MAX_LINE_SIZE,
-        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
-        retry: Retry | None = Retry(),  # noqa: B008 - frozen value
-        ssl: _ssl.SSLContext | None = None,
-        dangerously_skip_tls_verify: bool = False,
-    ) -> None:
-        if retry is not None and not isinstance(retry, Retry):
-            raise TypeError("retry must be a Retry or None")
-        if not isinstance(limits, Limits):
-            raise TypeError("limits must be a Limits")
-        for name, size in (
-            ("max_line_size", max_line_size),
-            ("max_body_size", max_body_size),
-        ):
-            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                raise ValueError(f"{name} must be a positive int, got {size!r}")
-        base_url = resolve_host(host)
-        if dangerously_skip_tls_verify:
-            if ssl is not None:
-                raise ValueError("pass ssl= or dangerously_skip_tls_verify, not both")
-            ssl = _ssl.create_default_context()
-            ssl.check_hostname = False
-            ssl.verify_mode = _ssl.CERT_NONE
-            logger.warning(
-                "TLS certificate verification is disabled for %s "
-                "(dangerously_skip_tls_verify=True)",
-                base_url,
-            )
-        self._transport: BaseTransport
-        if session is None:
-            self._transport = Transport(
-                base_url,
-                headers=default_headers(headers),
-                timeout=Timeout.of(timeout),
-                limits=limits,
-                follow_redirects=follow_redirects,
-                ssl=ssl,
-            )
-        else:
-            from ._aiohttp import SessionTransport  # imports aiohttp
-
-            self._transport = SessionTransport(
-                base_url,
-                session,
-                headers=default_headers(headers),
-                timeout=Timeout.of(timeout),
-                follow_redirects=follow_redirects,
-            )
-        self._max_line_size = max_line_size
-        self._max_body_size = max_body_size
-        self._retry = retry
-        self._default_timeout: Timeout | None = None  # set by with_options()
-        self._map_exception = partial(map_exception, base_url=self._transport.base_url)
-
-    # -- lifecycle -------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        """The server's base URL, e.g. ``http://127.0.0.1:11434``."""
-        return self._transport.base_url
-
-    @property
-    def timeout(self) -> Timeout:
-        """The client's default timeouts."""
-        return self._default_timeout or self._transport.timeout
-
-    @property
-    def is_closed(self) -> bool:
-        """Whether :meth:`aclose` was called."""
-        return self._transport.closed
-
-    async def aclose(self) -> None:
-        """Close the connections (unless the session was passed in). Idempotent."""
-        await self._transport.aclose()
-
-    async def close(self) -> None:
-        """Alias of :meth:`aclose`, the official client's name."""
-        await self._transport.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def __repr__(self) -> str:
-        state = "closed" if self.is_closed else "open"
-        return f"<AsyncClient {self.base_url} ({state})>"
-
-    # -- plumbing --------------------------------------------------------------
-
-    @property
-    def retry(self) -> Retry | None:
-        """The retry policy of this client (None: no retries)."""
-        return self._retry
-
-    def with_options(
-        self,
-        *,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
-        retry: Retry | _UseClientDefault | None = USE_CLIENT_DEFAULT,
-    ) -> Self:
-        """A view of this client with other defaults, sharing its connections
-        (closing either closes both)::
-
-            patient = client.with_options(timeout=Timeout(first_byte=900))
-            await patient.generate("llama3.3:70b", "Hello")
-            await client.with_options(retry=None).chat("llama3.2", msgs)
-        """
-        clone = copy.copy(self)
-        if timeout is not USE_CLIENT_DEFAULT:
-            clone._default_timeout = Timeout.of(timeout)
-        if retry is not USE_CLIENT_DEFAULT:
-            if retry is not None and not isinstance(retry, Retry):
-                raise TypeError("retry must be a Retry or None")
-            clone._retry = retry
-        return clone
-
-    def _timeout(self, timeout: TimeoutArg) -> Timeout | None:
-        if timeout is USE_CLIENT_DEFAULT:
-            return self._default_timeout
-        return Timeout.of(timeout)
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None,
-        decode: Callable[[bytes], T],
-        timeout: TimeoutArg,
-        *,
-        idempotent: bool = True,
-    ) -> T:
-        data = await self._exchange(method, path, body, timeout, idempotent=idempotent)
-        try:
-            return decode(data)
-        except (
-            msgspec.DecodeError,
-            msgspec.ValidationError,
-            UnicodeDecodeError,
-        ) as exc:
-            raise_for_line(data, exc, f"{path} response")
-            raise DecodeError(f"empty {path} response") from exc
-
-    async def _call_empty(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None,
-        timeout: TimeoutArg,
-        *,
-        idempotent: bool = True,
-    ) -> None:
-        await self._exchange(method, path, body, timeout, idempotent=idempotent)
-
-    async def _exchange(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None,
-        timeout: TimeoutArg,
-        *,
-        idempotent: bool,
-    ) -> bytes:
-        """One request and its whole body, retried by the client's policy."""
-        send = self._transport.send
-        limit = self._max_body_size
-        t = self._timeout(timeout)
-
-        async def attempt() -> bytes:
-            response = await send(method, path, body, timeout=t, idempotent=idempotent)
-            return await read_body(response, limit)
-
-        return await call_with_retries(
-            self._retry, attempt, idempotent=idempotent, what=f"{method} {path}"
-        )
-
-    def _stream(
-        self,
-        path: str,
-        body: bytes,
-        decode: Callable[[bytes], T],
-        is_final: Callable[[T], bool],
-        fold: Callable[[list[T]], T],
-        timeout: TimeoutArg,
-        *,
-        idempotent: bool = True,
-    ) -> Stream[T]:
-        transport = self._transport
-        transport.check_open()  # a closed client fails here, not at first use
-        send = partial(
-            transport.send,
-            "POST",
-            path,
-            body,
-            timeout=self._timeout(timeout),
-            stream=True,
-            idempotent=idempotent,
-        )
-        return Stream(
-            # Retries happen only while opening: once a chunk is out, never.
-            partial(
-                call_with_retries,
-                self._retry,
-                send,
-                idempotent=idempotent,
-                what=f"POST {path}",
-            ),
-            decode=decode,
-            is_final=is_final,
-            fold=fold,
-            map_exception=self._map_exception,
-            max_line_size=self._max_line_size,
-            what=path.rpartition("/")[2],
-        )
 
     # -- generate / chat -------------------------------------------------------
 
@@ -700,308 +408,6 @@ class AsyncClient:
             "POST", "/api/embeddings", body, _decode_embeddings, timeout
         )
 
-    # -- pull / push / create --------------------------------------------------
-
-    def _progress(
-        self,
-        path: str,
-        body: bytes,
-        *,
-        stream: bool,
-        timeout: TimeoutArg,
-        idempotent: bool = True,
-    ) -> Coroutine[Any, Any, ProgressResponse] | Stream[ProgressResponse]:
-        if stream:
-            return self._stream(
-                path,
-                body,
-                _decode_progress,
-                _is_success,
-                fold_progress,
-                timeout,
-                idempotent=idempotent,
-            )
-        return self._call(
-            "POST", path, body, _decode_progress, timeout, idempotent=idempotent
-        )
-
-    @overload
-    def pull(
-        self,
-        model: str,
-        *,
-        insecure: bool = False,
-        stream: Literal[False] = False,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
-    ) -> Coroutine[Any, Any, ProgressResponse]: ...
-    @overload
-    def pull(
-        self,
-        model: str,
-        *,
-        insecure: bool = False,
-        stream: Literal[True],
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
-    ) -> Stream[ProgressResponse]: ...
-    @overload
-    def pull(
-        self,
-        model: str,
-        *,
-        insecure: bool = False,
-        stream: bool,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
-    ) -> Coroutine[Any, Any, ProgressResponse] | Stream[ProgressResponse]: ...
-    def pull(
-        self,
-        model: str,
-        *,
-        insecure: bool = False,
-        stream: bool = False,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
-    ) -> Coroutine[Any, Any, ProgressResponse] | Stream[ProgressResponse]:
-        """Download a model from its registry, with progress lines when
-        streamed; the last one has ``status == "success"``."""
-        body = _encode(
-            PullRequest(
-                model=conv.model_arg(model),
-                stream=conv.bool_arg("stream", stream) is True,
-                insecure=conv.bool_arg("insecure", insecure or None),
-            )
-        )
-        return self._progress("/api/pull", body, stream=stream, timeout=timeout)
-
-    @overload
-    def push(
-        self,
-        model: str,
-        *,
-        insecure: bool = False,
-        stream: Literal[False] = False,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
-    ) -> Coroutine[Any, Any, ProgressResponse]: ...
-    @overload
-    def push(
-        self,
-        model: str,
-        *,
-        insecure: bool = False,
-        stream: Literal[True],
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
-    ) -> Stream[ProgressResponse]: ...
-    @overload
-    def push(
-        self,
-        model: str,
-        *,
-        insecure: bool = False,
-        stream: bool,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
-    ) -> Coroutine[Any, Any, ProgressResponse] | Stream[ProgressResponse]: ...
-    def push(
-        self,
-        model: str,
-        *,
-        insecure: bool = False,
-        stream: bool = False,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
-    ) -> Coroutine[Any, Any, ProgressResponse] | Stream[ProgressResponse]:
-        """Upload a model (``namespace/model:tag``) to its registry."""
-        body = _encode(
-            PushRequest(
-                model=conv.model_arg(model),
-                stream=conv.bool_arg("stream", stream) is True,
-                insecure=conv.bool_arg("insecure", insecure or None),
-            )
-        )
-        return self._progress(
-            "/api/push", body, stream=stream, timeout=timeout, idempotent=False
-        )
-
-    @overload
-    def create(
-        self,
-        model: str,
-        quantize: str | None = None,
-        from_: str | None = None,
-        files: Mapping[str, str] | None = None,
-        adapters: Mapping[str, str] | None = None,
-        template: str | None = None,
-        license: str | Sequence[str] | None = None,
-        system: str | None = None,
-        parameters: OptionsArg | None = None,
-        messages: Sequence[MessageArg] | None = None,
-        *,
-        stream: Literal[False] = False,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
-    ) -> Coroutine[Any, Any, ProgressResponse]: ...
-    @overload
-    def create(
-        self,
-        model: str,
-        quantize: str | None = None,
-        from_: str | None = None,
-        files: Mapping[str, str] | None = None,
-        adapters: Mapping[str, str] | None = None,
-        template: str | None = None,
-        license: str | Sequence[str] | None = None,
-        system: str | None = None,
-        parameters: OptionsArg | None = None,
-        messages: Sequence[MessageArg] | None = None,
-        *,
-        stream: Literal[True],
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
-    ) -> Stream[ProgressResponse]: ...
-    @overload
-    def create(
-        self,
-        model: str,
-        quantize: str | None = None,
-        from_: str | None = None,
-        files: Mapping[str, str] | None = None,
-        adapters: Mapping[str, str] | None = None,
-        template: str | None = None,
-        license: str | Sequence[str] | None = None,
-        system: str | None = None,
-        parameters: OptionsArg | None = None,
-        messages: Sequence[MessageArg] | None = None,
-        *,
-        stream: bool,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
-    ) -> Coroutine[Any, Any, ProgressResponse] | Stream[ProgressResponse]: ...
-    def create(
-        self,
-        model: str,
-        quantize: str | None = None,
-        from_: str | None = None,
-        files: Mapping[str, str] | None = None,
-        adapters: Mapping[str, str] | None = None,
-        template: str | None = None,
-        license: str | Sequence[str] | None = None,
-        system: str | None = None,
-        parameters: OptionsArg | None = None,
-        messages: Sequence[MessageArg] | None = None,
-        *,
-        stream: bool = False,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
-    ) -> Coroutine[Any, Any, ProgressResponse] | Stream[ProgressResponse]:
-        """Create a model from an existing one (``from_``) or from uploaded
-        blobs (``files``: file name -> ``sha256:`` digest, see
-        :meth:`create_blob`)."""
-        if from_ is None and files is None:
-            raise RequestError("create needs from_ (a model) or files (blob digests)")
-        if license is not None and not isinstance(license, str):
-            license = list(license)
-        body = _encode(
-            CreateRequest(
-                model=conv.model_arg(model),
-                stream=conv.bool_arg("stream", stream) is True,
-                from_=conv.opt(
-                    None if from_ is None else conv.model_arg(from_, "from_")
-                ),
-                files=conv.opt(_digests("files", files)),
-                adapters=conv.opt(_digests("adapters", adapters)),
-                template=conv.check_str("template", template),
-                license=conv.opt(license),
-                system=conv.check_str("system", system),
-                parameters=conv.options_arg(parameters, "parameters"),
-                messages=conv.messages_arg(messages),
-                quantize=conv.check_str("quantize", quantize),
-            )
-        )
-        return self._progress(
-            "/api/create", body, stream=stream, timeout=timeout, idempotent=False
-        )
-
-    # -- blobs -----------------------------------------------------------------
-
-    async def blob_exists(
-        self, digest: str, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT
-    ) -> bool:
-        """Whether the server has the blob ``sha256:<64 hex>``."""
-        path = f"/api/blobs/{_digest(digest)}"
-        try:
-            await self._call_empty("HEAD", path, None, timeout)
-        except NotFoundError:
-            return False
-        return True
-
-    async def create_blob(
-        self, path: str | Path, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT
-    ) -> str:
-        """Upload a file as a blob unless the server has it; return its digest.
-
-        The file is hashed and uploaded in 1 MiB pieces, never held in memory.
-        """
-        file = Path(path)
-        digest = await asyncio.to_thread(_sha256, file)
-        if await self.blob_exists(digest, timeout=timeout):
-            return digest
-        response = await self._transport.send(
-            "POST",
-            f"/api/blobs/{digest}",
-            _file_pieces(file),
-            timeout=self._timeout(timeout),
-            content_type="application/octet-stream",
-            idempotent=False,
-        )
-        await read_body(response, self._max_body_size)
-        return digest
-
-    # -- model management ------------------------------------------------------
-
-    async def list(self, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT) -> ListResponse:
-        """The installed models (``GET /api/tags``)."""
-        wire = await self._call("GET", "/api/tags", None, _decode_list, timeout)
-        return ListResponse(models=wire.models or [])
-
-    async def show(
-        self,
-        model: str,
-        *,
-        verbose: bool | None = None,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
-    ) -> ShowResponse:
-        """Details of a model: Modelfile, parameters, template, capabilities."""
-        body = _encode(
-            ShowRequest(
-                model=conv.model_arg(model), verbose=conv.bool_arg("verbose", verbose)
-            )
-        )
-        return await self._call("POST", "/api/show", body, _decode_show, timeout)
-
-    async def copy(
-        self, source: str, destination: str, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT
-    ) -> StatusResponse:
-        """Copy a model under a new name."""
-        body = _encode(
-            CopyRequest(
-                source=conv.model_arg(source, "source"),
-                destination=conv.model_arg(destination, "destination"),
-            )
-        )
-        await self._call_empty("POST", "/api/copy", body, timeout, idempotent=False)
-        return StatusResponse(status="success")
-
-    async def delete(
-        self, model: str, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT
-    ) -> StatusResponse:
-        """Delete a model."""
-        body = _encode(DeleteRequest(model=conv.model_arg(model)))
-        await self._call_empty("DELETE", "/api/delete", body, timeout, idempotent=False)
-        return StatusResponse(status="success")
-
-    async def ps(self, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT) -> ProcessResponse:
-        """The models loaded in memory."""
-        wire = await self._call("GET", "/api/ps", None, _decode_ps, timeout)
-        return ProcessResponse(models=wire.models or [])
-
-    async def version(
-        self, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT
-    ) -> VersionResponse:
-        """The server's version."""
-        return await self._call("GET", "/api/version", None, _decode_version, timeout)
-
     # -- tool loop -------------------------------------------------------------
 
     async def chat_with_tools(
@@ -1187,42 +593,3 @@ class AsyncClient:
             progress=progress,
             total=total,
         )
-
-
-def _digest(digest: Any) -> str:
-    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
-        raise RequestError(
-            f"a blob digest must look like 'sha256:<64 hex>', got {digest!r}"
-        )
-    return digest
-
-
-def _digests(name: str, files: Mapping[str, str] | None) -> dict[str, str] | None:
-    if files is None:
-        return None
-    if not isinstance(files, Mapping):
-        raise RequestError(f"{name} must map file names to blob digests")
-    for file_name, digest in files.items():
-        if not isinstance(file_name, str) or not file_name:
-            raise RequestError(f"{name} keys must be file names")
-        _digest(digest)
-    return dict(files)
-
-
-def _sha256(path: Path) -> str:
-    if not path.is_file():
-        raise RequestError(f"no such file: {str(path)!r}")
-    sha = hashlib.sha256()
-    with path.open("rb") as file:
-        while piece := file.read(_BLOB_CHUNK):
-            sha.update(piece)
-    return f"sha256:{sha.hexdigest()}"
-
-
-async def _file_pieces(path: Path) -> AsyncIterator[bytes]:
-    file: IO[bytes] = await asyncio.to_thread(path.open, "rb")
-    try:
-        while piece := await asyncio.to_thread(file.read, _BLOB_CHUNK):
-            yield piece
-    finally:
-        file.close()
