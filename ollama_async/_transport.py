@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import msgspec
 
-from . import _http
+from . import _pool
 from ._config import Limits, Timeout
 from ._errors import (
     AuthenticationError,
@@ -256,7 +256,7 @@ class Transport:
             lines.insert(0, f"Host: {self._host}:{self._port}")
         self._static = ("\r\n".join(lines) + "\r\n").encode("latin-1")
         self._heads: dict[tuple[str, str, str | None, bool, bool], bytes] = {}
-        self._pool: _http.ConnectionPool | None = None
+        self._pool: _pool.ConnectionPool | None = None
         self._closed = False
 
     @property
@@ -295,7 +295,7 @@ class Transport:
                 self._heads[key] = head
         return head
 
-    def pool(self) -> _http.ConnectionPool:
+    def pool(self) -> _pool.ConnectionPool:
         """The pool for the running loop, made on first use."""
         self.check_open()
         pool = self._pool
@@ -316,7 +316,7 @@ class Transport:
                 maximum or limits.max_connections_per_host,
                 limits.max_connections_per_host,
             )
-        pool = self._pool = _http.ConnectionPool(
+        pool = self._pool = _pool.ConnectionPool(
             self._host,
             self._port,
             ssl=self._ssl,
@@ -349,7 +349,7 @@ class Transport:
             )
             if isinstance(body, bytes):
                 head += b"Content-Length: %d\r\n" % len(body)
-            response = await _http.exchange(
+            response = await _pool.exchange(
                 pool,
                 head + b"\r\n",
                 body,
@@ -437,7 +437,7 @@ def _default_ssl() -> _ssl.SSLContext:
     return _ssl.create_default_context()
 
 
-def _abandon(pool: _http.ConnectionPool) -> None:
+def _abandon(pool: _pool.ConnectionPool) -> None:
     """Close a pool whose loop no longer runs (an earlier ``asyncio.run()``,
     a notebook's replaced loop), without that loop's help."""
     for conn in list(pool._all):
