@@ -475,8 +475,13 @@ class AsyncClient(ModelsMixin):
         api_key: str | None,
         timeout: TimeoutArg,
     ) -> T:
-        authorization = conv.web_authorization(path.rpartition("/")[2], api_key)
         web_url = resolve_host(self.web_url)
+        if api_key is None and self._authorization and self.base_url == web_url:
+            # A client made for ollama.com with its own Authorization header
+            # (the official client's way) authorises the web API too.
+            authorization = self._authorization
+        else:
+            authorization = conv.web_authorization(path.rpartition("/")[2], api_key)
         async with AsyncClient(
             web_url,
             headers={"Authorization": authorization},
@@ -494,9 +499,11 @@ class AsyncClient(ModelsMixin):
     ) -> WebSearchResponse:
         """Search the web through ollama.com's API.
 
-        The key is ``api_key``, else ``$OLLAMA_API_KEY``. Requests go to
-        :attr:`web_url` (``https://ollama.com``) on a connection of their own,
-        whatever the client's host.
+        The key is ``api_key``, else the client's own ``Authorization``
+        header when the client itself talks to :attr:`web_url` (a header meant
+        for another host is never sent there), else ``$OLLAMA_API_KEY``.
+        Requests go to :attr:`web_url` (``https://ollama.com``) on a
+        connection of their own, whatever the client's host.
 
         Raises:
             RequestError: no API key, an empty query, or ``max_results``

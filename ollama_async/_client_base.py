@@ -92,6 +92,12 @@ class ClientBase:
             if isinstance(size, bool) or not isinstance(size, int) or size < 1:
                 raise ValueError(f"{name} must be a positive int, got {size!r}")
         base_url = resolve_host(host)
+        merged_headers = default_headers(headers)
+        # Kept for ollama.com's web API when this client talks to ollama.com.
+        self._authorization = next(
+            (v for k, v in merged_headers.items() if k.lower() == "authorization"),
+            None,
+        )
         if dangerously_skip_tls_verify:
             if ssl is not None:
                 raise ValueError("pass ssl= or dangerously_skip_tls_verify, not both")
@@ -107,7 +113,7 @@ class ClientBase:
         if session is None:
             self._transport = Transport(
                 base_url,
-                headers=default_headers(headers),
+                headers=merged_headers,
                 timeout=Timeout.of(timeout),
                 limits=limits,
                 follow_redirects=follow_redirects,
@@ -119,7 +125,7 @@ class ClientBase:
             self._transport = SessionTransport(
                 base_url,
                 session,
-                headers=default_headers(headers),
+                headers=merged_headers,
                 timeout=Timeout.of(timeout),
                 follow_redirects=follow_redirects,
             )

@@ -149,3 +149,26 @@ async def test_the_emulator_wants_a_bearer_key(web: FakeOllama) -> None:
         ) as response:
             assert response.status == 200  # Ollama's forward signs it itself
             assert (await response.json())["links"]
+
+
+async def test_a_client_made_for_ollama_com_uses_its_own_header(
+    web: FakeOllama, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
+    headers = {"Authorization": "Bearer sk-from-headers"}
+    async with AsyncClient(web.url, headers=headers) as cloud:
+        cloud.web_url = web.url  # this client *is* for "ollama.com"
+        await cloud.web_fetch("https://ollama.com")
+    assert web.requests[-1].headers["Authorization"] == "Bearer sk-from-headers"
+
+
+async def test_a_local_clients_header_never_goes_to_ollama_com(
+    fake_ollama: FakeOllama, web: FakeOllama, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
+    headers = {"Authorization": "Bearer for-my-proxy-only"}
+    async with AsyncClient(fake_ollama.url, headers=headers) as local:
+        local.web_url = web.url
+        with pytest.raises(RequestError, match="API key"):
+            await local.web_search("q")
+    assert web.requests == []
