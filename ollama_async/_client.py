@@ -423,6 +423,10 @@ class AsyncClient(ModelsMixin):
         format: FormatArg | None = None,
         options: OptionsArg | None = None,
         keep_alive: float | str | None = None,
+        logprobs: bool | None = None,
+        top_logprobs: int | None = None,
+        truncate: bool | None = None,
+        shift: bool | None = None,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
     ) -> ToolLoopResult:
         """Chat, running the tools the model calls, until it answers in words.
@@ -439,6 +443,8 @@ class AsyncClient(ModelsMixin):
             max_rounds: chat requests allowed; the last must be a final answer.
             on_chunk: streams every round and passes each chunk to this
                 (sync or async) callback, e.g. to print the text as it comes.
+            think, format, options, keep_alive, logprobs, top_logprobs,
+                truncate, shift: as for :meth:`chat`, sent in every round.
 
         Raises:
             MaxToolRoundsError: the model still called tools in round
@@ -457,6 +463,10 @@ class AsyncClient(ModelsMixin):
                 "format": format,
                 "options": options,
                 "keep_alive": keep_alive,
+                "logprobs": logprobs,
+                "top_logprobs": top_logprobs,
+                "truncate": truncate,
+                "shift": shift,
                 "timeout": timeout,
             },
         )

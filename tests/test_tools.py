@@ -466,3 +466,24 @@ async def test_bad_loop_arguments_raise_before_sending(
     with pytest.raises(RequestError, match="message"):
         await client.chat_with_tools(MODEL, [], tools=[add])
     assert fake_ollama.requests == []
+
+
+async def test_the_loop_sends_chat_options_in_every_round(
+    client: AsyncClient, fake_ollama: FakeOllama
+) -> None:
+    await client.chat_with_tools(
+        MODEL,
+        ASK,
+        tools=[add],
+        logprobs=True,
+        top_logprobs=2,
+        truncate=False,
+        shift=False,
+        keep_alive="1m",
+    )
+    rounds = [r.json for r in fake_ollama.requests if r.path == "/api/chat"]
+    assert len(rounds) >= 2
+    for body in rounds:
+        assert body["logprobs"] is True and body["top_logprobs"] == 2
+        assert body["truncate"] is False and body["shift"] is False
+        assert body["keep_alive"] == "1m"
