@@ -16,6 +16,7 @@ from ._errors import (
     ConnectError,
     ConnectTimeout,
     PoolTimeout,
+    UsageError,
 )
 from ._http import Connection, NoResponse
 
@@ -115,7 +116,7 @@ class ConnectionPool:
         line at most ``pool_timeout`` seconds when it has none."""
         while True:
             if self.closed:  # e.g. a stale-connection retry racing aclose()
-                raise ConnectError("the client was closed")
+                raise _closed_while_waiting()
             idle = self._idle
             while idle:
                 conn = idle.pop()  # the most recently used is the warmest
@@ -184,7 +185,7 @@ class ConnectionPool:
         if self.closed:  # closed while connecting: nobody would close this one
             self._open -= 1
             conn.abort()
-            raise ConnectError("the client was closed")
+            raise _closed_while_waiting()
         self._all.add(conn)
         conn.reused = False
         return conn
@@ -225,7 +226,7 @@ class ConnectionPool:
         self._open = 0
         for waiter in self._waiters:
             if not waiter.done():
-                waiter.set_exception(ConnectError("the client was closed"))
+                waiter.set_exception(_closed_while_waiting())
         self._waiters.clear()
 
 
@@ -281,3 +282,7 @@ async def exchange(
             pool.release(conn)
             raise
         return Response(conn, pool, read_timeout)
+
+
+def _closed_while_waiting() -> UsageError:
+    return UsageError("the AsyncClient was closed while this call waited")
