@@ -443,8 +443,9 @@ class AsyncClient(ModelsMixin):
             max_rounds: chat requests allowed; the last must be a final answer.
             on_chunk: streams every round and passes each chunk to this
                 (sync or async) callback, e.g. to print the text as it comes.
-            think, format, options, keep_alive, logprobs, top_logprobs,
-                truncate, shift: as for :meth:`chat`, sent in every round.
+
+        The other keyword arguments are as for :meth:`chat` and are sent in
+        every round.
 
         Raises:
             MaxToolRoundsError: the model still called tools in round
