@@ -464,9 +464,10 @@ class Connection(asyncio.Protocol):
             self._timer = self._loop.call_at(due, self._on_timer)
             self._timer_at = due
 
-    def set_deadline(self, seconds: float) -> None:
-        """Fail the exchange with :class:`TotalTimeout` after ``seconds``."""
-        self._deadline = self._loop.call_later(seconds, self._on_deadline, seconds)
+    def set_deadline(self, when: float, seconds: float) -> None:
+        """Fail the exchange with :class:`TotalTimeout` at loop time ``when``
+        (the end of a ``total`` of ``seconds``)."""
+        self._deadline = self._loop.call_at(when, self._on_deadline, seconds)
 
     def _on_deadline(self, seconds: float) -> None:
         self._deadline = None

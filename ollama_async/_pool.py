@@ -16,6 +16,7 @@ from ._errors import (
     ConnectError,
     ConnectTimeout,
     PoolTimeout,
+    TotalTimeout,
     UsageError,
 )
 from ._http import Connection, NoResponse
@@ -254,12 +255,31 @@ async def exchange(
     retry_stale: bool,
     pool_timeout: float | None = None,
 ) -> Response:
-    """Send one request and wait for the response headers."""
+    """Send one request and wait for the response headers.
+
+    ``total_timeout`` runs from here: waiting for a connection, connecting and
+    a retry on a stale connection all count.
+    """
+    deadline = None if total_timeout is None else pool.loop.time() + total_timeout
     while True:
-        conn = await pool.acquire(connect_timeout, pool_timeout)
+        if deadline is None:
+            conn = await pool.acquire(connect_timeout, pool_timeout)
+        else:
+            limit = asyncio.timeout_at(deadline)
+            try:
+                async with limit:
+                    conn = await pool.acquire(connect_timeout, pool_timeout)
+            except TimeoutError:
+                if not limit.expired():
+                    raise  # a ConnectTimeout or PoolTimeout of its own
+                raise TotalTimeout(
+                    f"the call to Ollama at {pool.origin} took over "
+                    f"{total_timeout} s (waiting for a connection)"
+                ) from None
         conn.begin(head_request=head_request)
-        if total_timeout is not None:
-            conn.set_deadline(total_timeout)
+        if deadline is not None:
+            assert total_timeout is not None
+            conn.set_deadline(deadline, total_timeout)
         try:
             await conn.write(head, body)
             if conn.status == 0:

@@ -395,3 +395,20 @@ async def test_connection_paused_at_its_last_read_is_reused(
         assert count == high_water // 1024 + 2
         assert (await client.version()).version == "0.33.0"
     assert server.accepted == 1
+
+
+async def test_total_covers_the_wait_for_a_connection(fake_ollama) -> None:  # type: ignore[no-untyped-def]
+    from ollama_async import AsyncClient, Limits, Timeout, TotalTimeout
+
+    fake_ollama.tokens_per_second = 50
+    hi = [{"role": "user", "content": "hi"}]
+    async with AsyncClient(
+        fake_ollama.url, limits=Limits(max_connections=1), retry=None
+    ) as client, client.chat("llama3.2", hi, stream=True) as stream:
+        async for _ in stream:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            with pytest.raises(TotalTimeout, match="waiting for a connection"):
+                await client.version(timeout=Timeout(total=0.2))
+            assert loop.time() - started < 1
+            break
