@@ -402,9 +402,12 @@ async def test_total_covers_the_wait_for_a_connection(fake_ollama) -> None:  # t
 
     fake_ollama.tokens_per_second = 50
     hi = [{"role": "user", "content": "hi"}]
-    async with AsyncClient(
-        fake_ollama.url, limits=Limits(max_connections=1), retry=None
-    ) as client, client.chat("llama3.2", hi, stream=True) as stream:
+    async with (
+        AsyncClient(
+            fake_ollama.url, limits=Limits(max_connections=1), retry=None
+        ) as client,
+        client.chat("llama3.2", hi, stream=True) as stream,
+    ):
         async for _ in stream:
             loop = asyncio.get_running_loop()
             started = loop.time()
