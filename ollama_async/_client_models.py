@@ -48,7 +48,7 @@ from .types import (
     VersionResponse,
 )
 
-__all__ = ["ModelsMixin"]
+__all__ = ["ModelsMixin", "decode_ps"]
 
 _BLOB_CHUNK: Final = 1024 * 1024
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -72,7 +72,7 @@ class _ProcessWire(msgspec.Struct):
 
 
 _decode_list = msgspec.json.Decoder(_ListWire).decode
-_decode_ps = msgspec.json.Decoder(_ProcessWire).decode
+decode_ps = msgspec.json.Decoder(_ProcessWire).decode
 
 
 class ModelsMixin(ClientBase):
@@ -371,7 +371,7 @@ class ModelsMixin(ClientBase):
 
     async def ps(self, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT) -> ProcessResponse:
         """The models loaded in memory."""
-        wire = await self._call("GET", "/api/ps", None, _decode_ps, timeout)
+        wire = await self._call("GET", "/api/ps", None, decode_ps, timeout)
         return ProcessResponse(models=wire.models or [])
 
     async def version(

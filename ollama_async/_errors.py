@@ -41,6 +41,8 @@ import builtins
 import json
 from typing import Any
 
+import msgspec
+
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
@@ -72,6 +74,22 @@ __all__ = [
 ]
 
 _EXCERPT = 200
+
+
+class _ErrorObject(msgspec.Struct):
+    error: str
+
+
+_decode_error_object = msgspec.json.Decoder(_ErrorObject).decode
+
+
+def error_message(data: bytes) -> str | None:
+    """The ``error`` of an Ollama error object (an error body, or an
+    ``{"error": ...}`` stream line), or None when ``data`` is not one."""
+    try:
+        return _decode_error_object(data).error
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        return None
 
 
 def excerpt(data: bytes | str, limit: int = _EXCERPT) -> str:

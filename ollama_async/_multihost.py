@@ -20,6 +20,7 @@ from typing import Final
 import msgspec
 
 from ._client import DEFAULT_MAX_BODY_SIZE, AsyncClient
+from ._client_models import decode_ps
 from ._config import Limits, Timeout, resolve_host
 from ._errors import (
     ConnectError,
@@ -45,17 +46,7 @@ class _ModelOnly(msgspec.Struct):
     model: str = ""
 
 
-class _Loaded(msgspec.Struct):
-    model: str = ""
-    name: str = ""
-
-
-class _PsReply(msgspec.Struct):
-    models: list[_Loaded] | None = None
-
-
 _decode_model = msgspec.json.Decoder(_ModelOnly).decode
-_decode_ps = msgspec.json.Decoder(_PsReply).decode
 
 
 def _normalise(name: str) -> str:
@@ -212,7 +203,7 @@ class _MultiTransport:
         try:
             response = await host.transport.send("GET", "/api/ps", timeout=timeout)
             data = await read_body(response, 16 * 1024 * 1024)
-            reply = _decode_ps(data)
+            reply = decode_ps(data)
         except _UNREACHABLE:
             self._mark_down(host)
             return

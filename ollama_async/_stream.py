@@ -22,6 +22,7 @@ from ._errors import (
     OllamaError,
     StreamError,
     UsageError,
+    error_message,
 )
 from ._lines import LineSplitter
 
@@ -36,24 +37,15 @@ _DRAIN_GRACE = 1.0
 _EMPTY: list[bytes] = []
 
 
-class _ErrorLine(msgspec.Struct):
-    error: str
-
-
-_decode_error_line = msgspec.json.Decoder(_ErrorLine).decode
-
-
 def raise_for_line(line: bytes, exc: Exception, what: str) -> None:
     """Raise the right error for a line that did not decode as ``what``:
     :class:`StreamError` for an ``{"error": ...}`` line, else
     :class:`DecodeError` with an excerpt. Returns for a blank line."""
-    try:
-        error = _decode_error_line(line).error
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
-        if not line.strip():
-            return
+    error = error_message(line)
+    if error is not None:
+        raise StreamError(error)
+    if line.strip():
         raise DecodeError(f"invalid {what} ({exc})", data=line) from exc
-    raise StreamError(error)
 
 
 class _Response(Protocol):

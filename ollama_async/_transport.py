@@ -16,8 +16,6 @@ from http import HTTPStatus
 from typing import Final, Protocol
 from urllib.parse import urljoin, urlsplit
 
-import msgspec
-
 from . import _pool
 from ._config import Limits, Timeout
 from ._errors import (
@@ -35,6 +33,7 @@ from ._errors import (
     StatusError,
     TransportError,
     UsageError,
+    error_message,
 )
 from ._version import __version__
 
@@ -100,13 +99,6 @@ class BaseTransport(Protocol):
     async def aclose(self) -> None: ...
 
 
-class _ErrorBody(msgspec.Struct):
-    error: str
-
-
-_decode_error_body = msgspec.json.Decoder(_ErrorBody).decode
-
-
 def user_agent() -> str:
     """``ollama-async/<ver> (<arch> <os>) Python/<ver>``, shaped like the
     official client's."""
@@ -141,9 +133,8 @@ def default_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
 def status_error(status: int, body: bytes, retry_after: str | None) -> StatusError:
     """The exception for an HTTP error status: the JSON ``error`` message when
     there is one, else the body's text, else the status's reason."""
-    try:
-        message = _decode_error_body(body).error
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    message = error_message(body)
+    if message is None:
         message = body.decode("utf-8", "replace").strip()
     if not message:
         try:

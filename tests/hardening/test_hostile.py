@@ -18,6 +18,7 @@ from ollama_async import (
     LineTooLongError,
     OllamaError,
     Retry,
+    ServerError,
     Timeout,
 )
 
@@ -200,3 +201,23 @@ async def test_wrong_shapes_raise_decode_errors(serve, line: bytes) -> None:
     async with AsyncClient(url) as client:
         with pytest.raises(DecodeError):
             await client.chat("m", HI, stream=True).collect()
+
+
+async def test_an_error_body_that_is_not_utf8(serve) -> None:
+    body = b'{"error":"bad \xff byte"}'
+
+    async def handler(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        writer.write(
+            b"HTTP/1.1 500 Internal Server Error\r\n"
+            b"Content-Length: %d\r\n\r\n%b" % (len(body), body)
+        )
+        await writer.drain()
+
+    url = await serve(handler)
+    async with AsyncClient(url, retry=None) as client:
+        with pytest.raises(ServerError) as info:
+            await client.version()
+    assert info.value.status_code == 500
+    assert "bad" in info.value.error
