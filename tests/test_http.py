@@ -99,12 +99,12 @@ class ScriptedServer:
             try:
                 await asyncio.wait_for(writer.wait_closed(), 2)
             except (Exception, asyncio.CancelledError):
-                writer.transport.abort()
+                _abort(writer)
             self._tasks.discard(task)
 
     async def stop(self) -> None:
         for writer in self._writers:
-            writer.transport.abort()
+            _abort(writer)
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -113,7 +113,7 @@ class ScriptedServer:
             except BaseException:
                 pass
         for writer in self._writers:
-            writer.transport.abort()
+            _abort(writer)
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -121,6 +121,20 @@ class ScriptedServer:
 
 
 _current: contextvars.ContextVar[ScriptedServer] = contextvars.ContextVar("server")
+
+
+def _abort(writer: asyncio.StreamWriter) -> None:
+    """Drop a connection; a no-op when it is already gone.
+
+    CPython's selector transport has a race (see agronholm/anyio#1250): when
+    ``close()`` left data buffered and the buffer then drains, the transport
+    detaches from its loop without counting the connection as lost, and a
+    later ``abort()`` raises AttributeError on the detached loop.
+    """
+    try:
+        writer.transport.abort()
+    except AttributeError:
+        pass  # the socket is closed already, which is all abort() is for
 
 
 async def read_request(reader: asyncio.StreamReader) -> Request | None:
