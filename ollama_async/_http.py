@@ -38,6 +38,7 @@ _MAX_CHUNK_LINE: Final = 4096
 # Body bytes buffered ahead of the reader before the socket is paused.
 _HIGH_WATER: Final = 4 * 1024 * 1024
 _NO_BODY_STATUS: Final = frozenset({204, 304})
+_HEX_DIGITS: Final = b"0123456789abcdefABCDEF"
 
 # Parser states.
 (
@@ -89,6 +90,10 @@ class Connection(asyncio.Protocol):
         self._head_request = False
         self._decompress: zlib._Decompress | None = None
         self._tail = b""  # compressed input not inflated yet (bounded output)
+        # "deflate" input seen before zlib accepted its header; None once it
+        # did (or for gzip). Kept to restart as a bare deflate stream.
+        self._deflate_start: bytes | None = None
+        self._compressed_bytes = 0
         self._wait_since = 0.0
         self._wait_timeout: float | None = 0.0
         self._wait_kind = ""
@@ -199,6 +204,7 @@ class Connection(asyncio.Protocol):
         if encoding in ("gzip", "x-gzip", "deflate"):
             # Only proxies compress (we never ask); bounded by the caps above us.
             self._decompress = zlib.decompressobj(47 if "gzip" in encoding else 15)
+            self._deflate_start = None if "gzip" in encoding else b""
         elif encoding not in ("identity", ""):
             raise RemoteProtocolError(f"unsupported content-encoding {encoding!r}")
         if self._head_request or status in _NO_BODY_STATUS:
@@ -267,12 +273,10 @@ class Connection(asyncio.Protocol):
                         raise RemoteProtocolError("HTTP chunk size line too long")
                     break
                 field = buf[pos:eol].split(b";", 1)[0].strip()
-                try:
-                    length = int(field, 16)
-                except ValueError:
-                    length = -1
-                if length < 0 or not field.isalnum():
+                # Hex digits only: int(..., 16) would also take "0x10", "+1", "1_0".
+                if not field or field.strip(_HEX_DIGITS):
                     raise RemoteProtocolError(f"invalid HTTP chunk size {field[:20]!r}")
+                length = int(field, 16)
                 pos = eol + 2
                 if length == 0:
                     state = _TRAILERS
@@ -323,8 +327,11 @@ class Connection(asyncio.Protocol):
         decompress = self._decompress
         assert decompress is not None
         data = b"".join(raw)
+        self._compressed_bytes += len(data)
         if self._tail:
             data = self._tail + data
+        if self._deflate_start is not None:
+            decompress, data = self._sniff_deflate(decompress, data)
         data, self._tail = decompress.decompress(data, _HIGH_WATER), b""
         if decompress.unconsumed_tail:
             self._tail = decompress.unconsumed_tail
@@ -333,12 +340,33 @@ class Connection(asyncio.Protocol):
             self._body.append(data)
             self._body_size += len(data)
 
+    def _sniff_deflate(
+        self, decompress: zlib._Decompress, data: bytes
+    ) -> tuple[zlib._Decompress, bytes]:
+        """Settle whether a "deflate" body has the zlib header RFC 9110 asks
+        for; some servers send the bare stream. Returns the decompressor to
+        use and the input to give it."""
+        start = self._deflate_start = (self._deflate_start or b"") + data
+        if len(start) < 2:
+            return decompress, b""  # zlib judges its header on two bytes
+        self._deflate_start = None
+        try:
+            zlib.decompressobj(15).decompress(start[:2])
+        except zlib.error:
+            decompress = self._decompress = zlib.decompressobj(-15)
+        return decompress, start
+
     def _finish_body(self) -> None:
         if self._decompress is not None and self._state != _DONE:
             if self._tail:
                 self._state = _INFLATING  # done once the tail is inflated
                 return
             self._body.append(self._decompress.flush())
+            if not self._decompress.eof and self._compressed_bytes:
+                # The framing ended inside the compressed stream: what was
+                # inflated is a prefix, and must not read as the whole body.
+                self._fail(RemoteProtocolError("the compressed body is cut short"))
+                return
         self._state = _DONE
 
     def _pause(self) -> None:

@@ -510,12 +510,18 @@ async def test_interim_responses_skipped(
 JSON_BODY = b'{"version":"gz"}'
 
 
+def _raw_deflate(data: bytes) -> bytes:
+    compressor = zlib.compressobj(wbits=-15)
+    return compressor.compress(data) + compressor.flush()
+
+
 @pytest.mark.parametrize(
     ("encoding", "data"),
     [
         ("gzip", gzip.compress(JSON_BODY)),
         ("x-gzip", gzip.compress(JSON_BODY)),
         ("deflate", zlib.compress(JSON_BODY)),
+        ("deflate", _raw_deflate(JSON_BODY)),  # no zlib header, as some servers send
         ("identity", JSON_BODY),
     ],
 )
@@ -566,6 +572,76 @@ async def test_gzip_stream_read_slowly(scripted_server: ServeFn, framing: str) -
                 if len(parts) == 1:
                     await asyncio.sleep(0.1)  # the rest arrives meanwhile
     assert parts == EXPECTED[:-1] * 5 + EXPECTED[-1:]
+
+
+@pytest.mark.parametrize("wbits", [15, -15], ids=["zlib", "bare"])
+async def test_deflate_stream_one_byte_per_chunk(
+    scripted_server: ServeFn, wbits: int
+) -> None:
+    """ "deflate" with or without the zlib header, even when the header's two
+    bytes arrive in separate reads."""
+    compressor = zlib.compressobj(wbits=wbits)
+    data = compressor.compress(b"".join(LINES)) + compressor.flush()
+
+    async def handler(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await read_request(reader)
+        writer.write(
+            response(
+                headers=("Content-Encoding: deflate", "Transfer-Encoding: chunked"),
+                length=False,
+            )
+        )
+        for byte in data:
+            writer.write(chunk(bytes([byte])))
+            await writer.drain()
+            await asyncio.sleep(0)
+        writer.write(LAST_CHUNK)
+
+    server = await scripted_server(handler)
+    async with client_for(server.url) as client:
+        assert await generate_parts(client) == EXPECTED
+
+
+async def test_gzip_stream_cut_short_raises(scripted_server: ServeFn) -> None:
+    """Chunked framing that ends cleanly inside the gzip stream, right after a
+    whole line: an error, never a short answer that looks complete."""
+    compressor = zlib.compressobj(wbits=31)
+    data = compressor.compress(b"".join(LINES[:-1])) + compressor.flush(
+        zlib.Z_SYNC_FLUSH
+    )
+    server = await scripted_server(
+        answer(
+            response(
+                headers=("Content-Encoding: gzip", "Transfer-Encoding: chunked"),
+                length=False,
+            )
+            + chunk(data)
+            + LAST_CHUNK
+        )
+    )
+    async with client_for(server.url) as client:
+        parts = []
+        with pytest.raises(RemoteProtocolError, match="cut short"):
+            async for part in await client.generate("m", "hi", stream=True):
+                parts.append((part.response, part.done))
+    assert parts == EXPECTED[: len(parts)]
+
+
+async def test_empty_compressed_body(scripted_server: ServeFn) -> None:
+    """A body with no bytes at all is empty, whatever its Content-Encoding."""
+    server = await scripted_server(
+        answer(
+            response(
+                headers=("Content-Encoding: gzip", "Transfer-Encoding: chunked"),
+                length=False,
+            )
+            + LAST_CHUNK
+        )
+    )
+    async with client_for(server.url) as client:
+        await client.delete("m")
 
 
 @pytest.mark.parametrize("framing", ["content-length", "chunked"])
@@ -668,9 +744,22 @@ _CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
             _OK_HEAD + b"Content-Encoding: gzip\r\nContent-Length: 9\r\n\r\nnot gzip!",
             id="corrupt-gzip",
         ),
+        pytest.param(
+            _OK_HEAD
+            + b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n"
+            % (len(gzip.compress(b'{"version":"1"}')) - 8)
+            + gzip.compress(b'{"version":"1"}')[:-8],
+            id="gzip-cut-short",
+        ),
+        pytest.param(
+            _OK_HEAD + b"Content-Encoding: deflate\r\nContent-Length: 1\r\n\r\nx",
+            id="deflate-one-byte",
+        ),
         pytest.param(_CHUNKED + b"-5\r\nhello\r\n0\r\n\r\n", id="chunk-negative"),
         pytest.param(_CHUNKED + b"zz\r\nhello\r\n0\r\n\r\n", id="chunk-not-hex"),
         pytest.param(_CHUNKED + b"+5\r\nhello\r\n0\r\n\r\n", id="chunk-plus"),
+        pytest.param(_CHUNKED + b"0x5\r\nhello\r\n0\r\n\r\n", id="chunk-0x"),
+        pytest.param(_CHUNKED + b"0_5\r\nhello\r\n0\r\n\r\n", id="chunk-underscore"),
         pytest.param(_CHUNKED + b"\r\nhello\r\n0\r\n\r\n", id="chunk-empty-size"),
         pytest.param(_CHUNKED + b"5\r\nhelloXX0\r\n\r\n", id="chunk-no-crlf"),
         pytest.param(_CHUNKED + b"5\r\nhello\n0\r\n\r\n", id="chunk-lf-only"),
