@@ -28,6 +28,7 @@ def _env(url: str | None) -> dict[str, str]:
     if url is not None:
         env["OLLAMA_HOST"] = url
     env["PYTHONWARNINGS"] = "error"
+    env["PYTHONFAULTHANDLER"] = "1"  # SIGABRT dumps every thread: see _finish
     return env
 
 
@@ -49,9 +50,24 @@ async def spawn(
 
 async def run(url: str | None, *argv: str, stdin: bytes = b"") -> tuple[int, str, str]:
     process = await spawn(url, *argv, stdin=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(process.communicate(stdin), timeout=30)
+    out, err = await _finish(process, stdin)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+async def _finish(
+    process: asyncio.subprocess.Process, stdin: bytes | None = None
+) -> tuple[bytes, bytes]:
+    """The process's output once it exits. One that has not exited after 30 s
+    (generous: CI machines are shared) is made to dump its threads' stacks,
+    and the test fails showing them."""
+    communicate = asyncio.ensure_future(process.communicate(stdin))
+    done, _ = await asyncio.wait([communicate], timeout=30)
+    if not done:
+        process.send_signal(signal.SIGABRT)
+        _, err = await communicate
+        pytest.fail(f"the CLI did not exit; its stacks:\n{err.decode()}")
+    return communicate.result()
 
 
 # Every command, in an order that leaves what the next one needs.
@@ -109,7 +125,7 @@ async def test_console_script_is_installed() -> None:
     process = await asyncio.create_subprocess_exec(
         script, "--version", stdout=asyncio.subprocess.PIPE, env=_env(None)
     )
-    out, _ = await process.communicate()
+    out, _ = await _finish(process)
     assert process.returncode == 0
     assert out.startswith(b"ollama-async ")
 
@@ -126,7 +142,7 @@ async def test_ctrl_c_during_run_closes_the_stream(fake_ollama: FakeOllama) -> N
     assert await _read_some(process)  # the answer is streaming
     assert fake_ollama.active_streams == 1
     process.send_signal(signal.SIGINT)
-    _, err = await asyncio.wait_for(process.communicate(), timeout=10)
+    _, err = await _finish(process)
     assert process.returncode == 130
     assert err == b""  # no traceback, no message
     await fake_ollama.wait_for_disconnects(1)
@@ -141,7 +157,7 @@ async def test_sigterm_during_run_closes_the_stream(fake_ollama: FakeOllama) -> 
     process = await spawn(fake_ollama.url, "run", "llama3.2", "Tell me a story")
     assert await _read_some(process)
     process.terminate()
-    await asyncio.wait_for(process.communicate(), timeout=10)
+    await _finish(process)
     assert process.returncode == 143
     await fake_ollama.wait_for_disconnects(1)
 
@@ -158,7 +174,7 @@ async def test_serve_fake_until_ctrl_c() -> None:
     assert code == 0
     assert "llama3.2:latest" in out
     process.send_signal(signal.SIGINT)
-    rest, _ = await asyncio.wait_for(process.communicate(), timeout=10)
+    rest, _ = await _finish(process)
     assert process.returncode == 0
     assert rest == b"FakeOllama stopped after 2 requests\n"
 
@@ -184,7 +200,7 @@ async def test_batch_interrupted_then_resumed(
         while not output.exists() or output.read_text().count("\n") < 4:
             await asyncio.sleep(0.02)
     process.send_signal(signal.SIGINT)
-    await asyncio.wait_for(process.communicate(), timeout=10)
+    await _finish(process)
     assert process.returncode == 130
     first = [json.loads(line) for line in output.read_text().splitlines()]
     assert 4 <= len(first) < len(ids)
