@@ -575,7 +575,7 @@ async def test_break_closes_streamed_requests_on_the_server(
 ) -> None:
     fake_ollama.tokens_per_second = 20  # each answer takes over a second
     fake_ollama.response_tokens = 40
-    fast = {"model": "llama3.2", "messages": HI}
+    fast = {"model": "llama3.2", "messages": HI, "options": {"num_predict": 1}}
     slow = {"model": "llama3.2", "messages": HI, "stream": True}
     requests = [fast] + [slow] * 50
     async with client.batch(requests, concurrency=6) as batch:
@@ -591,7 +591,7 @@ async def test_break_closes_streamed_requests_on_the_server(
     assert fake_ollama.disconnects == 5
     assert len(fake_ollama.requests) == 6  # nothing started after the break
     # The client and its pool are fine afterwards.
-    assert (await client.chat("llama3.2", messages=HI)).done
+    assert (await client.chat(**fast)).done
 
 
 async def test_cancelling_a_batch_task_closes_its_connections(

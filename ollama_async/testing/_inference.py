@@ -137,7 +137,7 @@ async def _generate_reply(
     lines = chunk_lines(
         plan, chunk, None if logprobs else fast, final, coarse_clock=ex.server.burst
     )
-    return await respond(ex, data, lines, single)
+    return await respond(ex, data, lines, single, plan)
 
 
 def _load_reply(name: str, reason: str, *, message: bool) -> dict[str, Any]:
@@ -314,7 +314,7 @@ async def _chat_reply(
     lines = chunk_lines(
         plan, chunk, None if logprobs else fast, final, coarse_clock=ex.server.burst
     )
-    return await respond(ex, data, lines, single)
+    return await respond(ex, data, lines, single, plan)
 
 
 def _embed_inputs(value: Any) -> list[str]:

@@ -171,13 +171,20 @@ async def respond(
     data: dict[str, Any],
     lines: Iterator[bytes],
     single: Callable[[], dict[str, Any]],
+    plan: Plan,
 ) -> web.StreamResponse:
     server = ex.server
     if server.first_token_delay:
         await asyncio.sleep(server.first_token_delay)
+    pace = 1.0 / server.tokens_per_second if server.tokens_per_second else 0.0
     if streams(data):
-        pace = 1.0 / server.tokens_per_second if server.tokens_per_second else 0.0
         return await ex.stream(lines, pace=pace)
+    tokens = len(plan.thinking) + len(plan.content)
+    if pace and tokens:
+        # Ollama answers a non-streamed call once the whole answer is
+        # generated: as long as streaming it would take.
+        plan.first_ns = time.perf_counter_ns()
+        await asyncio.sleep(pace * tokens)
     return await _single(ex, single)
 
 

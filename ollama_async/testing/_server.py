@@ -79,7 +79,9 @@ class FakeOllama:
         remote_models: extra models `pull` can fetch (names or FakeModel),
             besides the presets that are not installed.
         response_tokens: tokens per generate/chat answer (``num_predict`` caps it).
-        tokens_per_second: pace between streamed chunks (None: no pacing).
+        tokens_per_second: generation speed (None: as fast as possible).
+            Streamed chunks come ``1 / tokens_per_second`` apart; a
+            non-streamed answer of N tokens comes after N / tokens_per_second.
         first_token_delay: seconds before the first chunk (and the headers).
         load_delay: seconds to load a model that is not loaded yet.
         max_concurrency: in-flight generate/chat/embed requests beyond which

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -263,6 +264,27 @@ async def test_timing_fields_reflect_pacing_and_delays(http):
             result = await resp.json()
     assert result["load_duration"] >= 50_000_000
     assert result["total_duration"] >= 100_000_000
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/generate", {"prompt": "x"}),
+        ("/api/chat", {"messages": [{"role": "user", "content": "x"}]}),
+    ],
+)
+async def test_non_streamed_answer_takes_its_generation_time(http, path, body):
+    """As with Ollama, a non-streamed answer of N tokens at R tokens/s comes
+    after N / R seconds, and its eval_duration says so."""
+    async with FakeOllama(response_tokens=20, tokens_per_second=100) as fake:
+        request = {"model": "llama3.2", "stream": False, **body}
+        started = time.monotonic()
+        async with http.post(fake.url + path, json=request) as resp:
+            result = await resp.json()
+        elapsed = time.monotonic() - started
+    assert result["eval_count"] == 20
+    assert elapsed >= 0.2
+    assert result["eval_duration"] >= 200_000_000
 
 
 async def test_format_json_mode_gives_an_object(call):
