@@ -39,6 +39,23 @@ _MAX_CHUNK_LINE: Final = 4096
 _HIGH_WATER: Final = 4 * 1024 * 1024
 _NO_BODY_STATUS: Final = frozenset({204, 304})
 _HEX_DIGITS: Final = b"0123456789abcdefABCDEF"
+# Size lines seen before, parsed: a stream repeats a handful of sizes, and a
+# dict lookup is cheaper than validating and parsing the line every chunk.
+_CHUNK_SIZES: Final[dict[bytes, int]] = {}
+_CHUNK_SIZES_CAP: Final = 4096
+
+
+def _chunk_size(line: bytes) -> int:
+    """The size on an HTTP chunk-size line (extensions ignored), remembered."""
+    field = line.split(b";", 1)[0].strip()
+    # Hex digits only: int(..., 16) would also take "0x10", "+1", "1_0".
+    if not field or field.strip(_HEX_DIGITS):
+        raise RemoteProtocolError(f"invalid HTTP chunk size {field[:20]!r}")
+    length = int(field, 16)
+    if len(_CHUNK_SIZES) < _CHUNK_SIZES_CAP and len(line) <= 16:
+        _CHUNK_SIZES[line] = length
+    return length
+
 
 # Parser states.
 (
@@ -245,6 +262,7 @@ class Connection(asyncio.Protocol):
         # output still unread from an earlier read is not inflated again.
         body = self._body if self._decompress is None else []
         added = 0
+        sizes = _CHUNK_SIZES
         while pos < size:
             if state == _CHUNK_DATA:
                 end = pos + self._remaining
@@ -262,7 +280,7 @@ class Connection(asyncio.Protocol):
             if state == _CHUNK_END:
                 if size - pos < 2:
                     break
-                if buf[pos : pos + 2] != b"\r\n":
+                if not buf.startswith(b"\r\n", pos):
                     raise RemoteProtocolError("missing CRLF after an HTTP chunk")
                 pos += 2
                 state = _CHUNK_SIZE
@@ -272,11 +290,10 @@ class Connection(asyncio.Protocol):
                     if size - pos > _MAX_CHUNK_LINE:
                         raise RemoteProtocolError("HTTP chunk size line too long")
                     break
-                field = buf[pos:eol].split(b";", 1)[0].strip()
-                # Hex digits only: int(..., 16) would also take "0x10", "+1", "1_0".
-                if not field or field.strip(_HEX_DIGITS):
-                    raise RemoteProtocolError(f"invalid HTTP chunk size {field[:20]!r}")
-                length = int(field, 16)
+                line = buf[pos:eol]
+                length = sizes.get(line)
+                if length is None:
+                    length = _chunk_size(line)
                 pos = eol + 2
                 if length == 0:
                     state = _TRAILERS
