@@ -529,6 +529,16 @@ class Connection(asyncio.Protocol):
                 handle.cancel()
         self._timer = self._deadline = None
 
+    def end_exchange(self) -> None:
+        """The exchange is over: its total deadline goes. The inactivity timer
+        stays armed; firing while nobody waits does nothing, and the next
+        exchange usually finds it due later than it needs, so it is not
+        moved. Arming and cancelling a timer per request would cost a heap
+        push and pop on the loop each time."""
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
     def take_body(self) -> bytes:
         body = self._body
         if not body:

@@ -193,7 +193,7 @@ class ConnectionPool:
 
     def release(self, conn: Connection) -> None:
         """Take a connection back after its response."""
-        conn.cancel_timers()
+        conn.end_exchange()
         if conn.usable and conn.keep_alive and not self.closed:
             conn.make_idle()
             conn.last_used = self.loop.time()

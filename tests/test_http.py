@@ -958,6 +958,28 @@ async def test_first_byte_timeout(scripted_server: ServeFn) -> None:
         await until(lambda: server.eof == 2)  # the timed-out connections closed
 
 
+async def test_timers_on_a_reused_connection(scripted_server: ServeFn) -> None:
+    """The inactivity timer outlives an exchange on a kept-alive connection:
+    a short limit left by one call must not fail the next call's longer one,
+    and a shorter limit on the next call must still fire on time."""
+    delays = iter([0.0, 0.6, 3600.0])
+
+    async def respond(request: Request) -> bytes:
+        await asyncio.sleep(next(delays))
+        return VERSION
+
+    server = await scripted_server(keep_alive(respond))
+    async with client_for(server.url) as client:
+        assert (await client.version(timeout=Timeout(first_byte=0.2))).version
+        # Answered after 0.6 s, past the first call's 0.2 s: within its own 5 s.
+        assert (await client.version(timeout=Timeout(first_byte=5))).version
+        started = time.monotonic()
+        with pytest.raises(FirstByteTimeout):
+            await client.version(timeout=Timeout(first_byte=0.3))
+        assert 0.25 < time.monotonic() - started < 3
+    assert server.accepted == 1  # all three on one connection
+
+
 async def test_trickling_headers_hit_first_byte(scripted_server: ServeFn) -> None:
     """``first_byte`` bounds the whole head, not the silence between its bytes."""
 
