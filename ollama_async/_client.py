@@ -78,8 +78,9 @@ class AsyncClient(ModelsMixin):
     set one. The client can be created outside a running loop; its
     connection pool is made on first use, on the running loop. Pass
     ``session=`` to send through your own ``aiohttp.ClientSession`` instead
-    (proxies, tracing); it is then yours to close, and ``limits`` and ``ssl``
-    are its connector's business.
+    (proxies, tracing); it is then yours to close, and ``limits`` and TLS
+    are its connector's business (TLS options with ``session=`` raise
+    ``ValueError``).
 
     Args:
         timeout: a :class:`Timeout`, a number of seconds for every phase, or
@@ -90,14 +91,20 @@ class AsyncClient(ModelsMixin):
         ssl: the TLS context for an ``https://`` host, e.g. one that trusts a
             private CA (``ssl.create_default_context(cafile=...)``); by
             default certificates are verified against the system's CAs.
-            Unused for ``http://`` hosts and with ``session=`` (configure the
-            session's connector instead).
+            Unused for ``http://`` hosts.
+        verify: httpx's spelling, accepted so that code written for the
+            official client runs unchanged: ``True`` (the default), a path
+            to a CA bundle or directory, an ``SSLContext``, or ``False``
+            (as ``dangerously_skip_tls_verify``).
         dangerously_skip_tls_verify: accept any certificate from an
             ``https://`` host. Anyone on the path can then read and change
             the traffic, API key included; use a private CA with ``ssl=``
             instead. A warning is logged once per client.
         retry: when to retry calls that failed before anything reached you
             (see :class:`Retry`); ``None`` never retries.
+
+    At most one of ``ssl``, ``verify`` and ``dangerously_skip_tls_verify``
+    may be given.
     """
 
     # -- generate / chat -------------------------------------------------------

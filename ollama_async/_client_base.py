@@ -18,8 +18,9 @@ import msgspec
 from ._config import Limits, Timeout, resolve_host
 from ._errors import DecodeError
 from ._lines import DEFAULT_MAX_LINE_SIZE
-from ._retry import Retry, call_with_retries, logger
+from ._retry import Retry, call_with_retries
 from ._stream import Stream, raise_for_line
+from ._tls import VerifyArg, tls_context
 from ._transport import (
     BaseTransport,
     Transport,
@@ -79,6 +80,7 @@ class ClientBase:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         retry: Retry | None = Retry(),  # noqa: B008 - frozen value
         ssl: _ssl.SSLContext | None = None,
+        verify: VerifyArg = True,
         dangerously_skip_tls_verify: bool = False,
     ) -> None:
         if retry is not None and not isinstance(retry, Retry):
@@ -98,17 +100,19 @@ class ClientBase:
             (v for k, v in merged_headers.items() if k.lower() == "authorization"),
             None,
         )
-        if dangerously_skip_tls_verify:
-            if ssl is not None:
-                raise ValueError("pass ssl= or dangerously_skip_tls_verify, not both")
-            ssl = _ssl.create_default_context()
-            ssl.check_hostname = False
-            ssl.verify_mode = _ssl.CERT_NONE
-            logger.warning(
-                "TLS certificate verification is disabled for %s "
-                "(dangerously_skip_tls_verify=True)",
-                base_url,
+        if session is not None and (
+            ssl is not None or verify is not True or dangerously_skip_tls_verify
+        ):
+            raise ValueError(
+                "TLS options do not apply with session=: configure TLS on the "
+                "session's connector (aiohttp.TCPConnector(ssl=...))"
             )
+        ssl = tls_context(
+            ssl=ssl,
+            verify=verify,
+            skip_verify=dangerously_skip_tls_verify,
+            where=base_url,
+        )
         self._transport: BaseTransport
         if session is None:
             self._transport = Transport(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
+import ssl as _ssl
 from collections.abc import AsyncIterable, Mapping, Sequence
 from typing import Final
 
@@ -33,6 +34,7 @@ from ._errors import (
 )
 from ._lines import DEFAULT_MAX_LINE_SIZE
 from ._retry import Retry
+from ._tls import VerifyArg, tls_context
 from ._transport import Response, Transport, default_headers, read_body
 
 __all__ = ["HostState", "MultiHostClient"]
@@ -324,10 +326,19 @@ class MultiHostClient(AsyncClient):
         min_backoff: float = 1.0,
         max_backoff: float = 60.0,
         cold_penalty: int = 4,
+        ssl: _ssl.SSLContext | None = None,
+        verify: VerifyArg = True,
+        dangerously_skip_tls_verify: bool = False,
     ) -> None:
         if isinstance(hosts, str) or not hosts:
             raise RequestError("hosts must be a non-empty list of base URLs")
         urls = list(dict.fromkeys(resolve_host(h) for h in hosts))
+        context = tls_context(
+            ssl=ssl,
+            verify=verify,
+            skip_verify=dangerously_skip_tls_verify,
+            where=", ".join(urls),
+        )
         super().__init__(
             urls[0],
             headers=headers,
@@ -337,6 +348,7 @@ class MultiHostClient(AsyncClient):
             follow_redirects=follow_redirects,
             max_line_size=max_line_size,
             max_body_size=max_body_size,
+            ssl=context,
         )
         merged = default_headers(headers)
         states = [
@@ -347,6 +359,7 @@ class MultiHostClient(AsyncClient):
                     timeout=Timeout.of(timeout),
                     limits=limits,
                     follow_redirects=follow_redirects,
+                    ssl=context,
                 )
             )
             for url in urls

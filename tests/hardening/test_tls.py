@@ -6,11 +6,13 @@ from __future__ import annotations
 import logging
 import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 
-from ollama_async import AsyncClient, ConnectError
+from ollama_async import AsyncClient, ConnectError, MultiHostClient
 
 trustme = pytest.importorskip("trustme")
 
@@ -58,9 +60,86 @@ async def test_skipping_verification_is_loud(
     async with AsyncClient(https_url, dangerously_skip_tls_verify=True) as client:
         assert (await client.version()).version == "tls"
     assert "verification is disabled" in caplog.text
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(ValueError, match="only one of"):
         AsyncClient(
             https_url,
             ssl=ssl.create_default_context(),
             dangerously_skip_tls_verify=True,
         )
+
+
+# -- verify=, the official client's (httpx's) spelling --------------------------
+
+
+async def test_verify_takes_a_ca_bundle_path(
+    https_url: str,
+    ca,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    for verify in (str(bundle), bundle):
+        async with AsyncClient(https_url, verify=verify) as client:
+            assert (await client.version()).version == "tls"
+
+
+async def test_verify_takes_a_context(https_url: str, ca) -> None:  # type: ignore[no-untyped-def]
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    async with AsyncClient(https_url, verify=context) as client:
+        assert (await client.version()).version == "tls"
+
+
+async def test_verify_false_is_logged_like_the_loud_name(
+    https_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="ollama_async")
+    async with AsyncClient(https_url, verify=False) as client:
+        assert (await client.version()).version == "tls"
+    assert "verification is disabled" in caplog.text
+    assert "verify=False" in caplog.text
+
+
+async def test_verify_true_checks_certificates(https_url: str) -> None:
+    async with AsyncClient(https_url, verify=True, retry=None) as client:
+        with pytest.raises(ConnectError, match=r"(?i)certificate"):
+            await client.version()
+
+
+def test_tls_options_are_checked_before_anything_is_sent(tmp_path: Path) -> None:
+    garbage = tmp_path / "not-a-cert.pem"
+    garbage.write_text("hello")
+    with pytest.raises(ValueError, match="no such CA file"):
+        AsyncClient("https://h", verify=str(tmp_path / "missing.pem"))
+    with pytest.raises(ValueError, match="cannot load CA certificates"):
+        AsyncClient("https://h", verify=str(garbage))
+    with pytest.raises(TypeError, match="verify must be"):
+        AsyncClient("https://h", verify=1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"ssl must be an ssl\.SSLContext"):
+        AsyncClient("https://h", ssl=False)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="only one of ssl=, verify="):
+        AsyncClient("https://h", ssl=ssl.create_default_context(), verify=False)
+
+
+async def test_tls_options_with_a_session_are_refused() -> None:
+    async with aiohttp.ClientSession() as session:
+        for options in (
+            {"ssl": ssl.create_default_context()},
+            {"verify": False},
+            {"dangerously_skip_tls_verify": True},
+        ):
+            with pytest.raises(ValueError, match="connector"):
+                AsyncClient("https://h", session=session, **options)  # type: ignore[arg-type]
+
+
+async def test_several_hosts_over_tls(https_url: str, ca, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """MultiHostClient takes the same TLS options and gives them to every host."""
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    async with MultiHostClient(
+        [https_url], verify=str(bundle), refresh_interval=0
+    ) as client:
+        assert (await client.version()).version == "tls"
+    async with MultiHostClient([https_url], refresh_interval=0, retry=None) as client:
+        with pytest.raises(ConnectError, match=r"(?i)certificate"):
+            await client.version()

@@ -1,0 +1,79 @@
+"""The TLS context a client's options ask for.
+
+Three ways in: ``ssl=`` (an SSLContext, ours), ``verify=`` (httpx's spelling,
+so code written for the official client keeps working) and
+``dangerously_skip_tls_verify=`` (the loud way to turn checks off). At most
+one may be given; turning verification off is logged.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl as _ssl
+
+from ._retry import logger
+
+__all__ = ["VerifyArg", "tls_context"]
+
+VerifyArg = bool | str | os.PathLike[str] | _ssl.SSLContext
+
+
+def tls_context(
+    *,
+    ssl: _ssl.SSLContext | None,
+    verify: VerifyArg,
+    skip_verify: bool,
+    where: str,
+) -> _ssl.SSLContext | None:
+    """The context for ``https://`` connections to ``where``; ``None`` means
+    the default one (certificates checked against the system's CAs)."""
+    if ssl is not None and not isinstance(ssl, _ssl.SSLContext):
+        raise TypeError(f"ssl must be an ssl.SSLContext, got {type(ssl).__name__}")
+    given = [
+        name
+        for name, used in (
+            ("ssl=", ssl is not None),
+            ("verify=", verify is not True),
+            ("dangerously_skip_tls_verify=", skip_verify),
+        )
+        if used
+    ]
+    if len(given) > 1:
+        raise ValueError(f"pass only one of {', '.join(given)}")
+    if ssl is not None:
+        return ssl
+    if isinstance(verify, _ssl.SSLContext):
+        return verify
+    if verify is False or skip_verify:
+        context = _ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = _ssl.CERT_NONE
+        option = "verify=False" if verify is False else "dangerously_skip_tls_verify"
+        logger.warning(
+            "TLS certificate verification is disabled for %s (%s)", where, option
+        )
+        return context
+    if verify is True:
+        return None
+    if isinstance(verify, str | os.PathLike):
+        return _trusting(os.fspath(verify))
+    raise TypeError(
+        "verify must be a bool, a CA bundle path or an ssl.SSLContext, "
+        f"got {type(verify).__name__}"
+    )
+
+
+def _trusting(path: str) -> _ssl.SSLContext:
+    """A verifying context that trusts the CA certificates at ``path`` (a
+    PEM bundle, or a directory prepared with ``c_rehash``), as httpx's
+    ``verify="..."`` does."""
+    try:
+        if os.path.isdir(path):
+            return _ssl.create_default_context(capath=path)
+        return _ssl.create_default_context(cafile=path)
+    except FileNotFoundError:
+        raise ValueError(f"verify={path!r}: no such CA file or directory") from None
+    except (OSError, _ssl.SSLError) as exc:
+        raise ValueError(
+            f"verify={path!r}: cannot load CA certificates ({exc})"
+        ) from None
