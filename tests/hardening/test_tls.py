@@ -4,7 +4,9 @@ and turning verification off takes a loud name and logs a warning."""
 from __future__ import annotations
 
 import logging
+import shutil
 import ssl
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -81,6 +83,19 @@ async def test_verify_takes_a_ca_bundle_path(
     for verify in (str(bundle), bundle):
         async with AsyncClient(https_url, verify=verify) as client:
             assert (await client.version()).version == "tls"
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl rehash")
+async def test_verify_takes_a_ca_directory(
+    https_url: str,
+    ca,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    """A directory of CA certificates named by subject hash, as httpx takes."""
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    subprocess.run(["openssl", "rehash", str(tmp_path)], check=True)
+    async with AsyncClient(https_url, verify=str(tmp_path)) as client:
+        assert (await client.version()).version == "tls"
 
 
 async def test_verify_takes_a_context(https_url: str, ca) -> None:  # type: ignore[no-untyped-def]
