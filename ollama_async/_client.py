@@ -83,6 +83,9 @@ class AsyncClient(ModelsMixin):
     ``ValueError``).
 
     Args:
+        auth: ``(username, password)`` sent as HTTP Basic credentials, e.g.
+            for Ollama behind a reverse proxy that asks for a login (httpx's
+            ``auth=`` tuple, as the official client takes it).
         timeout: a :class:`Timeout`, a number of seconds for every phase, or
             ``None`` for no timeouts at all.
         limits: connection pool limits.

@@ -72,6 +72,7 @@ class ClientBase:
         host: str | None = None,
         *,
         headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
         timeout: Timeout | float | None = Timeout(),  # noqa: B008 - frozen value
         limits: Limits = Limits(),  # noqa: B008 - frozen value
         session: aiohttp.ClientSession | None = None,
@@ -94,7 +95,7 @@ class ClientBase:
             if isinstance(size, bool) or not isinstance(size, int) or size < 1:
                 raise ValueError(f"{name} must be a positive int, got {size!r}")
         base_url = resolve_host(host)
-        merged_headers = default_headers(headers)
+        merged_headers = default_headers(headers, auth)
         # Kept for ollama.com's web API when this client talks to ollama.com.
         self._authorization = next(
             (v for k, v in merged_headers.items() if k.lower() == "authorization"),

@@ -316,6 +316,7 @@ class MultiHostClient(AsyncClient):
         hosts: Sequence[str],
         *,
         headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
         timeout: Timeout | float | None = Timeout(),  # noqa: B008 - frozen value
         limits: Limits = Limits(),  # noqa: B008 - frozen value
         retry: Retry | None = Retry(),  # noqa: B008 - frozen value
@@ -342,6 +343,7 @@ class MultiHostClient(AsyncClient):
         super().__init__(
             urls[0],
             headers=headers,
+            auth=auth,
             timeout=timeout,
             limits=limits,
             retry=retry,
@@ -350,7 +352,7 @@ class MultiHostClient(AsyncClient):
             max_body_size=max_body_size,
             ssl=context,
         )
-        merged = default_headers(headers)
+        merged = default_headers(headers, auth)
         states = [
             HostState(
                 Transport(

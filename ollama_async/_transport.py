@@ -6,6 +6,7 @@ instead, behind the same interface. Must not import aiohttp."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import os
 import ssl as _ssl
@@ -109,10 +110,12 @@ def user_agent() -> str:
     return f"ollama-async/{__version__} ({machine} {system}) Python/{python}"
 
 
-def default_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+def default_headers(
+    headers: Mapping[str, str] | None, auth: tuple[str, str] | None = None
+) -> dict[str, str]:
     """The caller's headers over ours, keyed case-insensitively (the caller's
-    spelling wins); ``OLLAMA_API_KEY`` becomes a bearer token unless the
-    caller set ``Authorization``."""
+    spelling wins); ``auth`` becomes HTTP Basic credentials, and
+    ``OLLAMA_API_KEY`` a bearer token unless either set ``Authorization``."""
     merged = {"user-agent": ("User-Agent", user_agent())}
     for name, value in (headers or {}).items():
         if not isinstance(name, str) or not isinstance(value, str):
@@ -124,10 +127,31 @@ def default_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
         ):
             raise RequestError(f"header {name!r} has an invalid name or value")
         merged[name.lower()] = (name, value)
+    if auth is not None:
+        if "authorization" in merged:
+            raise ValueError("pass auth= or an Authorization header, not both")
+        merged["authorization"] = ("Authorization", _basic_credentials(auth))
     api_key = os.environ.get("OLLAMA_API_KEY")
     if api_key and "authorization" not in merged:
         merged["authorization"] = ("Authorization", f"Bearer {api_key}")
     return dict(merged.values())
+
+
+def _basic_credentials(auth: object) -> str:
+    """``Basic base64(user:password)`` (RFC 7617, UTF-8), as httpx sends for
+    ``auth=(user, password)``; e.g. for Ollama behind a reverse proxy that
+    asks for a login."""
+    if (
+        not isinstance(auth, tuple)
+        or len(auth) != 2
+        or not all(isinstance(part, str) for part in auth)
+    ):
+        raise TypeError("auth must be a (username, password) tuple of str")
+    user, password = auth
+    if ":" in user:
+        raise ValueError("auth: a username may not contain ':' (RFC 7617)")
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
 
 
 def status_error(status: int, body: bytes, retry_after: str | None) -> StatusError:

@@ -3,6 +3,7 @@ plus the client's lifecycle and its transport errors."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import socket
 from pathlib import Path
@@ -22,6 +23,7 @@ from ollama_async import (
     EmbedResponse,
     GenerateResponse,
     ListResponse,
+    MultiHostClient,
     NotFoundError,
     ProcessResponse,
     ProgressResponse,
@@ -377,6 +379,38 @@ async def test_headers_user_agent_and_api_key(
         await client.version()
     assert fake_ollama.requests[-1].headers["Authorization"] == "Bearer mine"
     assert "secret-key" not in repr(client)
+
+
+async def test_basic_auth_as_the_official_client_takes_it(
+    fake_ollama: FakeOllama, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OLLAMA_API_KEY", "secret-key")  # auth= wins over it
+    async with AsyncClient(fake_ollama.url, auth=("alice", "pässword")) as client:
+        await client.version()
+    expected = "Basic " + base64.b64encode("alice:pässword".encode()).decode()
+    assert fake_ollama.requests[-1].headers["Authorization"] == expected
+    async with MultiHostClient(
+        [fake_ollama.url], auth=("bob", "pw"), refresh_interval=0
+    ) as multi:
+        await multi.version()
+    assert fake_ollama.requests[-1].headers["Authorization"] == "Basic Ym9iOnB3"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"auth": ("a", "b"), "headers": {"authorization": "x"}}, ValueError, "both"),
+        ({"auth": ("a:b", "c")}, ValueError, "':'"),
+        ({"auth": ["a", "b"]}, TypeError, "tuple of str"),
+        ({"auth": ("a",)}, TypeError, "tuple of str"),
+        ({"auth": ("a", 1)}, TypeError, "tuple of str"),
+    ],
+)
+def test_bad_auth_is_refused(
+    kwargs: dict[str, object], error: type, match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        AsyncClient("http://h", **kwargs)  # type: ignore[arg-type]
 
 
 async def test_host_from_environment(

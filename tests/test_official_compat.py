@@ -16,9 +16,10 @@ import pytest
 from ollama_async.testing import FakeOllama
 
 
-async def official_style(ollama: ModuleType, host: str) -> list[Any]:
+async def official_style(ollama: ModuleType, server: FakeOllama) -> list[Any]:
     """Typical official-client code; `ollama` is whichever module is tested."""
     seen: list[Any] = []
+    host = server.url
     client = ollama.AsyncClient(host=host)
     hi = [{"role": "user", "content": "Why is the sky blue?"}]
 
@@ -70,19 +71,34 @@ async def official_style(ollama: ModuleType, host: str) -> list[Any]:
     except ollama.ResponseError as e:
         seen.append((e.status_code, e.error))
     await client.close()
+
+    # Constructor keywords the official client hands to httpx.
+    configured = ollama.AsyncClient(
+        host=host,
+        headers={"X-Team": "search"},
+        auth=("alice", "s3cret"),
+        verify=True,
+        timeout=30,
+        follow_redirects=True,
+    )
+    await configured.list()
+    sent = server.requests[-1].headers
+    seen += [sent["X-Team"], sent["Authorization"]]
+    await configured.close()
     return seen
 
 
 async def _transcript(module_name: str) -> list[Any]:
     module = importlib.import_module(module_name)
     async with FakeOllama() as server:
-        return await official_style(module, server.url)
+        return await official_style(module, server)
 
 
 async def test_official_code_runs_on_ollama_async() -> None:
     seen = await _transcript("ollama_async")
     assert seen[0] and seen[1] == "assistant" and seen[2] is True
-    assert seen[-1] == (404, "model 'no-such-model:latest' not found")
+    assert (404, "model 'no-such-model:latest' not found") in seen
+    assert seen[-2:] == ["search", "Basic YWxpY2U6czNjcmV0"]
 
 
 async def test_same_transcript_as_the_official_client() -> None:

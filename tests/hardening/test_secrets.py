@@ -4,6 +4,7 @@ for another origin on a redirect."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import socket
 from collections.abc import Iterator
@@ -57,6 +58,11 @@ async def test_reprs_do_not_show_the_key(fake_ollama: FakeOllama) -> None:
         _assert_clean(client.with_options(retry=None))
     async with MultiHostClient([fake_ollama.url]) as multi:
         _assert_clean(multi, multi.hosts)
+    async with AsyncClient(fake_ollama.url, auth=("user", SECRET)) as basic:
+        await basic.version()
+        _assert_clean(basic, basic.with_options(retry=None))
+        token = base64.b64encode(f"user:{SECRET}".encode()).decode()
+        assert token not in repr(basic)
 
 
 async def test_errors_and_logs_do_not_show_the_key(
