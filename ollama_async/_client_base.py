@@ -101,18 +101,12 @@ class ClientBase:
             (v for k, v in merged_headers.items() if k.lower() == "authorization"),
             None,
         )
-        if session is not None and (
-            ssl is not None or verify is not True or dangerously_skip_tls_verify
-        ):
-            raise ValueError(
-                "TLS options do not apply with session=: configure TLS on the "
-                "session's connector (aiohttp.TCPConnector(ssl=...))"
-            )
         ssl = tls_context(
             ssl=ssl,
             verify=verify,
             skip_verify=dangerously_skip_tls_verify,
             where=base_url,
+            session=session is not None,
         )
         self._transport: BaseTransport
         if session is None:

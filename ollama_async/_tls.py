@@ -24,9 +24,12 @@ def tls_context(
     verify: VerifyArg,
     skip_verify: bool,
     where: str,
+    session: bool = False,
 ) -> _ssl.SSLContext | None:
     """The context for ``https://`` connections to ``where``; ``None`` means
-    the default one (certificates checked against the system's CAs)."""
+    the default one (certificates checked against the system's CAs).
+    ``session``: the client sends through a caller's aiohttp session, whose
+    connector owns TLS, so no option may be given."""
     if ssl is not None and not isinstance(ssl, _ssl.SSLContext):
         raise TypeError(f"ssl must be an ssl.SSLContext, got {type(ssl).__name__}")
     given = [
@@ -38,6 +41,11 @@ def tls_context(
         )
         if used
     ]
+    if session and given:
+        raise ValueError(
+            "TLS options do not apply with session=: configure TLS on the "
+            "session's connector (aiohttp.TCPConnector(ssl=...))"
+        )
     if len(given) > 1:
         raise ValueError(f"pass only one of {', '.join(given)}")
     if ssl is not None:

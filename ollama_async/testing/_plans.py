@@ -38,6 +38,11 @@ class Plan:
     load_ns: int = 1
     first_ns: int = 0
 
+    @property
+    def tokens(self) -> int:
+        """Tokens generated as text: thinking and content."""
+        return len(self.thinking) + len(self.content)
+
     def metrics(self, started_ns: int) -> dict[str, int]:
         """The six timing/count fields, zeros omitted (Go ``omitempty``)."""
         now = time.perf_counter_ns()
@@ -48,7 +53,7 @@ class Plan:
             "load_duration": self.load_ns,
             "prompt_eval_count": self.prompt_tokens,
             "prompt_eval_duration": max(1, first - started_ns - self.load_ns),
-            "eval_count": len(self.thinking) + len(self.content) + len(self.tool_calls),
+            "eval_count": self.tokens + len(self.tool_calls),
             "eval_duration": max(1, now - first),
         }
         return {k: v for k, v in values.items() if v}
@@ -179,12 +184,11 @@ async def respond(
     pace = 1.0 / server.tokens_per_second if server.tokens_per_second else 0.0
     if streams(data):
         return await ex.stream(lines, pace=pace)
-    tokens = len(plan.thinking) + len(plan.content)
-    if pace and tokens:
+    if pace and plan.tokens:
         # Ollama answers a non-streamed call once the whole answer is
         # generated: as long as streaming it would take.
         plan.first_ns = time.perf_counter_ns()
-        await asyncio.sleep(pace * tokens)
+        await asyncio.sleep(pace * plan.tokens)
     return await _single(ex, single)
 
 

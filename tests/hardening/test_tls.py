@@ -42,6 +42,14 @@ async def https_url(ca) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
     await runner.cleanup()
 
 
+@pytest.fixture
+def ca_bundle(ca, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """The test CA's certificate as a PEM file, for ``verify=``."""
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    return bundle
+
+
 async def test_an_untrusted_certificate_is_refused(https_url: str) -> None:
     async with AsyncClient(https_url, retry=None) as client:
         with pytest.raises(ConnectError, match=r"(?i)certificate"):
@@ -73,28 +81,18 @@ async def test_skipping_verification_is_loud(
 # -- verify=, the official client's (httpx's) spelling --------------------------
 
 
-async def test_verify_takes_a_ca_bundle_path(
-    https_url: str,
-    ca,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
-) -> None:
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    for verify in (str(bundle), bundle):
+async def test_verify_takes_a_ca_bundle_path(https_url: str, ca_bundle: Path) -> None:
+    for verify in (str(ca_bundle), ca_bundle):
         async with AsyncClient(https_url, verify=verify) as client:
             assert (await client.version()).version == "tls"
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl rehash")
-async def test_verify_takes_a_ca_directory(
-    https_url: str,
-    ca,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
-) -> None:
+async def test_verify_takes_a_ca_directory(https_url: str, ca_bundle: Path) -> None:
     """A directory of CA certificates named by subject hash, as httpx takes."""
-    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
-    subprocess.run(["openssl", "rehash", str(tmp_path)], check=True)
-    async with AsyncClient(https_url, verify=str(tmp_path)) as client:
+    directory = ca_bundle.parent
+    subprocess.run(["openssl", "rehash", str(directory)], check=True)
+    async with AsyncClient(https_url, verify=str(directory)) as client:
         assert (await client.version()).version == "tls"
 
 
@@ -147,12 +145,10 @@ async def test_tls_options_with_a_session_are_refused() -> None:
                 AsyncClient("https://h", session=session, **options)  # type: ignore[arg-type]
 
 
-async def test_several_hosts_over_tls(https_url: str, ca, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_several_hosts_over_tls(https_url: str, ca_bundle: Path) -> None:
     """MultiHostClient takes the same TLS options and gives them to every host."""
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
     async with MultiHostClient(
-        [https_url], verify=str(bundle), refresh_interval=0
+        [https_url], verify=str(ca_bundle), refresh_interval=0
     ) as client:
         assert (await client.version()).version == "tls"
     async with MultiHostClient([https_url], refresh_interval=0, retry=None) as client:
