@@ -108,26 +108,15 @@ class ClientBase:
             where=base_url,
             session=session is not None,
         )
-        self._transport: BaseTransport
-        if session is None:
-            self._transport = Transport(
-                base_url,
-                headers=merged_headers,
-                timeout=Timeout.of(timeout),
-                limits=limits,
-                follow_redirects=follow_redirects,
-                ssl=ssl,
-            )
-        else:
-            from ._aiohttp import SessionTransport  # imports aiohttp
-
-            self._transport = SessionTransport(
-                base_url,
-                session,
-                headers=merged_headers,
-                timeout=Timeout.of(timeout),
-                follow_redirects=follow_redirects,
-            )
+        self._transport: BaseTransport = Transport(
+            base_url,
+            headers=merged_headers,
+            timeout=Timeout.of(timeout),
+            limits=limits,
+            follow_redirects=follow_redirects,
+            ssl=ssl,
+            session=session,
+        )
         self._max_line_size = max_line_size
         self._max_body_size = max_body_size
         self._retry = retry
@@ -254,9 +243,11 @@ class ClientBase:
         limit = self._max_body_size
         t = self._timeout(timeout)
 
+        base_url = self._transport.base_url
+
         async def attempt() -> bytes:
             response = await send(method, path, body, timeout=t, idempotent=idempotent)
-            return await read_body(response, limit)
+            return await read_body(response, limit, base_url)
 
         return await call_with_retries(
             self._retry, attempt, idempotent=idempotent, what=f"{method} {path}"

@@ -323,7 +323,7 @@ class ModelsMixin(ClientBase):
             content_type="application/octet-stream",
             idempotent=False,
         )
-        await read_body(response, self._max_body_size)
+        await read_body(response, self._max_body_size, self._transport.base_url)
         return digest
 
     # -- model management ------------------------------------------------------

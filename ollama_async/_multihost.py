@@ -204,7 +204,7 @@ class _MultiTransport:
     async def _refresh_host(self, host: HostState, timeout: Timeout) -> None:
         try:
             response = await host.transport.send("GET", "/api/ps", timeout=timeout)
-            data = await read_body(response, 16 * 1024 * 1024)
+            data = await read_body(response, 16 * 1024 * 1024, host.url)
             reply = decode_ps(data)
         except _UNREACHABLE:
             self._mark_down(host)

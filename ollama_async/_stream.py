@@ -158,29 +158,30 @@ class Stream(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
-        lines = self._lines
-        index = self._index
-        if index < len(lines):
-            self._index = index + 1
-            line = lines[index]
-        else:
-            next_line = await self._next_line()
-            if next_line is None:
-                raise StopAsyncIteration
-            line = next_line
-        try:
-            chunk = self._decode(line)
-        except (
-            msgspec.DecodeError,
-            msgspec.ValidationError,
-            UnicodeDecodeError,
-        ) as exc:
-            self._bad_line(line, exc)
-            return await self.__anext__()  # the line was blank
-        if self._is_final(chunk):
-            self._final_seen = True
-            self._lines = _EMPTY
-        return chunk
+        while True:  # a loop, not recursion: blank lines are skipped
+            lines = self._lines
+            index = self._index
+            if index < len(lines):
+                self._index = index + 1
+                line = lines[index]
+            else:
+                next_line = await self._next_line()
+                if next_line is None:
+                    raise StopAsyncIteration
+                line = next_line
+            try:
+                chunk = self._decode(line)
+            except (
+                msgspec.DecodeError,
+                msgspec.ValidationError,
+                UnicodeDecodeError,
+            ) as exc:
+                self._bad_line(line, exc)
+                continue  # the line was blank
+            if self._is_final(chunk):
+                self._final_seen = True
+                self._lines = _EMPTY
+            return chunk
 
     def _bad_line(self, line: bytes, exc: Exception) -> None:
         try:
@@ -196,6 +197,7 @@ class Stream(Generic[T]):
             return None
         if self._eof:
             self._incomplete()
+        error: OllamaError
         try:
             response = await self._ensure_open()
             read = response.readany
@@ -213,9 +215,12 @@ class Stream(Generic[T]):
             # Cancellation, timeouts and broken connections all land here;
             # closing is synchronous, so a second cancel cannot skip it.
             self.close()
-            if isinstance(exc, Exception) and not isinstance(exc, OllamaError):
-                raise self._map_exception(exc) from exc
-            raise
+            if not isinstance(exc, Exception) or isinstance(exc, OllamaError):
+                raise
+            error = self._map_exception(exc)
+        # Raised outside the except block, so the transport's exception (which
+        # may hold the request's headers) is neither cause nor context.
+        raise error
 
     def _at_eof(self) -> bytes:
         self._eof = True

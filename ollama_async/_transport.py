@@ -1,37 +1,68 @@
-"""The HTTP layer the client talks to: base URL, default headers, timeouts,
-the pool, status checking and redirects, over the lean HTTP/1.1 exchange in
-``_http``. A caller's own ``aiohttp.ClientSession`` is served by ``_aiohttp``
-instead, behind the same interface. Must not import aiohttp."""
+"""The transport: every request to Ollama goes through an
+``aiohttp.ClientSession``, so an application's ``aioresponses`` mocks, its
+aiohttp tracing and its proxies see our calls.
+
+By default the client owns a session it makes lazily on the running loop (a
+``TCPConnector`` sized from :class:`Limits`, no cookie jar, proxies read from
+the environment once). ``session=`` passes the caller's own, which is never
+closed here. This module is the only one that imports aiohttp (besides
+``testing/``), and the one place that turns aiohttp's and asyncio's failures
+into our exception tree.
+
+What aiohttp does not do on its own and this module adds:
+
+- one deadline on the whole response head (``Timeout.first_byte``): aiohttp's
+  socket-read timer restarts on every byte, so headers that trickle in, or an
+  endless run of ``100 Continue``, would never time out;
+- a status outside 100-599 is refused as soon as the head is read;
+- a pooled connection that received bytes while idle is closed before
+  anything is written to it, so a stray response is never taken as ours;
+- aiohttp's own re-send of idempotent requests on a stale keep-alive
+  connection is off: the :class:`Retry` policy alone decides re-sends;
+- aiohttp's exceptions carry the request's headers (the API key among them),
+  so they are mapped to ours without being chained.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import datetime
+import math
 import os
 import ssl as _ssl
 import sys
+import urllib.request
 from collections.abc import AsyncIterable, Mapping
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import Final, Protocol
-from urllib.parse import urljoin, urlsplit
+from typing import Any, Final, Protocol
 
-from . import _pool
+import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
+
 from ._config import Limits, Timeout
 from ._errors import (
     AuthenticationError,
     BadRequestError,
+    ConnectError,
+    ConnectTimeout,
     DecodeError,
+    FirstByteTimeout,
     NotFoundError,
     OllamaError,
     PermissionDeniedError,
+    PoolTimeout,
     RateLimitError,
+    ReadTimeout,
     RemoteProtocolError,
     RequestError,
     ServerBusyError,
     ServerError,
     StatusError,
+    TotalTimeout,
     TransportError,
     UsageError,
     error_message,
@@ -39,11 +70,14 @@ from ._errors import (
 from ._version import __version__
 
 __all__ = [
+    "MAX_ERROR_BODY",
     "BaseTransport",
     "Response",
     "Transport",
     "default_headers",
     "map_exception",
+    "parse_retry_after",
+    "read_body",
     "status_error",
     "user_agent",
 ]
@@ -52,7 +86,7 @@ __all__ = [
 # buffer more than this.
 MAX_ERROR_BODY: Final = 64 * 1024
 _MAX_REDIRECTS: Final = 5
-_REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+_ACCEPT: Final = {True: "application/x-ndjson", False: "application/json"}
 
 _STATUS_ERRORS: Final[dict[int, type[StatusError]]] = {
     400: BadRequestError,
@@ -64,40 +98,7 @@ _STATUS_ERRORS: Final[dict[int, type[StatusError]]] = {
 }
 
 
-class Response(Protocol):
-    """What streams and calls need of a response, whichever transport made it."""
-
-    status: int
-
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-    async def readany(self) -> bytes: ...
-    def at_eof(self) -> bool: ...
-    def release(self) -> None: ...
-    def close(self) -> None: ...
-
-
-class BaseTransport(Protocol):
-    """The interface of :class:`Transport` and the aiohttp-session transport."""
-
-    base_url: str
-    timeout: Timeout
-
-    @property
-    def closed(self) -> bool: ...
-    def check_open(self) -> None: ...
-    async def send(
-        self,
-        method: str,
-        path: str,
-        body: bytes | AsyncIterable[bytes] | None = None,
-        *,
-        timeout: Timeout | None = None,
-        content_type: str | None = None,
-        stream: bool = False,
-        idempotent: bool = True,
-    ) -> Response: ...
-    async def aclose(self) -> None: ...
+# -- headers -------------------------------------------------------------------
 
 
 def user_agent() -> str:
@@ -154,6 +155,22 @@ def _basic_credentials(auth: object) -> str:
     return f"Basic {token}"
 
 
+def _env_proxy(base_url: str) -> URL | None:
+    """The proxy ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY`` name for
+    ``base_url`` unless ``NO_PROXY`` exempts it, read once, as httpx does when
+    a client is made. (aiohttp's ``trust_env`` would read the environment and
+    ``.netrc`` on a thread for every request.)"""
+    url = URL(base_url)
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(f"{url.host}:{url.port}"):
+        return None
+    return URL(proxy if "://" in proxy else f"http://{proxy}")
+
+
+# -- errors ----------------------------------------------------------------------
+
+
 def status_error(status: int, body: bytes, retry_after: str | None) -> StatusError:
     """The exception for an HTTP error status: the JSON ``error`` message when
     there is one, else the body's text, else the status's reason."""
@@ -170,32 +187,159 @@ def status_error(status: int, body: bytes, retry_after: str | None) -> StatusErr
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (seconds or an HTTP date)."""
+    """Seconds from a ``Retry-After`` header: delay-seconds or an HTTP date in
+    any of RFC 9110's three forms. Anything else is ignored (None)."""
     if value is None:
         return None
+    value = value.strip()
     try:
+        # RFC 9110 says whole seconds; proxies send fractions and negatives too.
         seconds = float(value)
     except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = (when - datetime.datetime.now(datetime.UTC)).total_seconds()
-    return max(seconds, 0.0) if seconds == seconds else None
+        pass
+    else:
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        # "-0000" (and the asctime form) parse as naive: they mean UTC.
+        when = when.replace(tzinfo=datetime.UTC)
+    seconds = (when - datetime.datetime.now(datetime.UTC)).total_seconds()
+    return max(seconds, 0.0)
 
 
 def map_exception(exc: BaseException, base_url: str) -> OllamaError:
-    """Our exception for an unexpected one raised during a call."""
+    """Our exception for one raised by aiohttp, asyncio or the OS during a
+    call. The result is raised *without* chaining ``exc``: aiohttp's errors
+    hold the request's headers."""
     if isinstance(exc, OllamaError):
         return exc
-    if isinstance(exc, OSError):
-        return RemoteProtocolError(
-            f"the connection to Ollama at {base_url} failed: {exc}"
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return ConnectTimeout(
+            f"timed out connecting to Ollama at {base_url} (Timeout.connect)"
         )
-    return TransportError(f"HTTP error talking to Ollama at {base_url}: {exc!r}")
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        return ReadTimeout(
+            f"Ollama at {base_url} sent nothing within the read timeout "
+            "(Timeout.read)"
+        )
+    if isinstance(exc, asyncio.TimeoutError):
+        return TotalTimeout(
+            f"the call to Ollama at {base_url} exceeded its total timeout "
+            "(Timeout.total)"
+        )
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return ConnectError(
+            f"TLS certificate of Ollama at {base_url} not trusted: "
+            f"{exc.certificate_error}"
+        )
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        reason = exc.os_error.strerror or str(exc.os_error) or type(exc).__name__
+        return ConnectError(
+            f"cannot connect to Ollama at {base_url} ({reason}). Is it running? "
+            "Start it with `ollama serve`, or set OLLAMA_HOST to its address "
+            "(https://ollama.com/download)."
+        )
+    if isinstance(exc, aiohttp.TooManyRedirects):
+        return RemoteProtocolError(
+            f"more than {_MAX_REDIRECTS} redirects from Ollama at {base_url}"
+        )
+    if isinstance(exc, aiohttp.InvalidURL):
+        # A Location header that is not a URL (or not http/https).
+        return RemoteProtocolError(
+            f"Ollama at {base_url} redirected to an invalid target "
+            f"({type(exc).__name__}: {exc.url!s:.200})"
+        )
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return RemoteProtocolError(
+            f"Ollama at {base_url} sent a malformed response "
+            f"({type(exc).__name__}: {_reason(exc)})"
+        )
+    if isinstance(
+        exc,
+        aiohttp.ClientPayloadError
+        | aiohttp.ClientConnectionError
+        | ConnectionError
+        | OSError,
+    ):
+        return RemoteProtocolError(
+            f"the connection to Ollama at {base_url} broke mid-response "
+            f"({type(exc).__name__}: {_reason(exc)})"
+        )
+    return TransportError(
+        f"HTTP error talking to Ollama at {base_url} ({type(exc).__name__})"
+    )
 
 
-async def read_error_body(response: Response) -> bytes:
+def _reason(exc: BaseException) -> str:
+    """A short reason, never a request's details (aiohttp puts the URL and
+    headers in some exceptions' ``repr``)."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return exc.message[:200] if exc.message else f"status {exc.status}"
+    return (str(exc) or "no details")[:200]
+
+
+# -- reading bodies ----------------------------------------------------------------
+
+
+class Response(Protocol):
+    """What streams and calls need of a response, whichever transport made it.
+    ``readany`` may raise aiohttp's exceptions: readers map them."""
+
+    status: int
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    async def readany(self) -> bytes: ...
+    def at_eof(self) -> bool: ...
+    def release(self) -> Any: ...
+    def close(self) -> None: ...
+
+
+class BaseTransport(Protocol):
+    """What the client needs of a transport: :class:`Transport`, or the
+    multi-host router over several of them."""
+
+    base_url: str
+    timeout: Timeout
+
+    @property
+    def closed(self) -> bool: ...
+    def check_open(self) -> None: ...
+    async def send(
+        self,
+        method: str,
+        path: str,
+        body: bytes | AsyncIterable[bytes] | None = None,
+        *,
+        timeout: Timeout | None = None,
+        content_type: str | None = None,
+        stream: bool = False,
+        idempotent: bool = True,
+    ) -> Response: ...
+    async def aclose(self) -> None: ...
+
+
+class _SessionResponse:
+    """An aiohttp response behind our :class:`Response` interface. Its
+    methods are aiohttp's own bound methods, so reading a chunk costs no
+    extra call."""
+
+    __slots__ = ("at_eof", "close", "headers", "readany", "release", "status")
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self.status = response.status
+        self.headers: Mapping[str, str] = response.headers
+        content = response.content
+        self.readany = content.readany
+        self.at_eof = content.is_eof
+        self.release = response.release
+        self.close = response.close
+
+
+async def read_error_body(response: Response, base_url: str) -> bytes:
     """Up to 64 KiB of an error response's body; the response is released."""
     pieces: list[bytes] = []
     size = 0
@@ -208,38 +352,151 @@ async def read_error_body(response: Response) -> bytes:
         raise
     except Exception:
         pass  # the status alone still makes a useful error
-    # release() keeps the connection only if the body ended cleanly: a 404
-    # (blob_exists() of a missing blob) need not cost a new connection.
-    response.release()
+    if size >= MAX_ERROR_BODY and not response.at_eof():
+        response.close()  # the rest is not worth reading
+    else:
+        # release() keeps the connection only if the body ended cleanly: a 404
+        # (blob_exists() of a missing blob) need not cost a new connection.
+        response.release()
     return b"".join(pieces)[:MAX_ERROR_BODY]
 
 
-async def read_body(response: Response, limit: int) -> bytes:
+async def read_body(response: Response, limit: int, base_url: str) -> bytes:
     """The whole body of a response; more than ``limit`` bytes raise."""
     pieces: list[bytes] = []
     size = 0
+    error: OllamaError | None = None
     try:
         while piece := await response.readany():
             size += len(piece)
             if size > limit:
-                raise DecodeError(
+                error = DecodeError(
                     f"response body larger than max_body_size={limit} bytes",
                     data=(pieces[0] if pieces else piece)[:200],
                 )
+                break
             pieces.append(piece)
+    except Exception as exc:
+        error = map_exception(exc, base_url)
     except BaseException:
         response.close()
         raise
+    if error is not None:
+        response.close()
+        raise error  # outside the except block: no chained aiohttp error
     response.release()
     return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
-class Transport:
-    """Requests to one Ollama base URL over the lean HTTP/1.1 pool.
+# -- aiohttp hooks ---------------------------------------------------------------
 
-    The pool is made on first use, on the running loop, so a client can be
-    built at module level or in a notebook cell; a later loop (a second
-    ``asyncio.run()``) gets a fresh pool.
+# (first_byte, read) for the request being sent in this task; read by our
+# response class, which aiohttp builds deep inside ClientSession._request.
+_head_timeouts: contextvars.ContextVar[tuple[float | None, float | None]] = (
+    contextvars.ContextVar("ollama_async_head_timeouts", default=(None, None))
+)
+
+
+class _StaleConnection(aiohttp.ClientConnectionError):
+    """A pooled connection received bytes while idle; nothing was sent on it."""
+
+
+class _Request(aiohttp.ClientRequest):
+    """Refuses a pooled connection that carried bytes after its last response
+    (a stray or duplicated answer), before anything is written to it."""
+
+    async def send(self, conn: Any) -> aiohttp.ClientResponse:
+        protocol = conn.protocol
+        if protocol is not None and protocol.should_close:
+            raise _StaleConnection("connection received bytes while idle")
+        response: aiohttp.ClientResponse = await super().send(conn)
+        return response
+
+
+class _Response(aiohttp.ClientResponse):
+    """Bounds the whole response head by ``first_byte``, refuses a status
+    outside 100-599, then hands the body's silences to ``read``."""
+
+    async def start(self, connection: Any) -> aiohttp.ClientResponse:
+        first_byte, read = _head_timeouts.get()
+        protocol = connection.protocol
+        if protocol is not None:
+            protocol.read_timeout = None  # the head has its own deadline
+            protocol.start_timeout()
+        if first_byte is None:
+            await super().start(connection)
+        else:
+            deadline = asyncio.timeout(first_byte)
+            try:
+                async with deadline:
+                    await super().start(connection)
+            except TimeoutError:
+                if not deadline.expired():
+                    raise  # aiohttp's own total timer
+                raise FirstByteTimeout(
+                    f"no response head from Ollama at {self.url.origin()} within "
+                    f"first_byte={first_byte:g} s (Timeout.first_byte); a model "
+                    "that takes longer to load needs a larger one"
+                ) from None
+        if not 100 <= self.status <= 599:
+            raise RemoteProtocolError(
+                f"Ollama at {self.url.origin()} answered with HTTP status "
+                f"{self.status}, outside 100-599"
+            )
+        if protocol is not None and read is not None:
+            protocol.read_timeout = read
+            if not self.content.is_eof():
+                protocol.start_timeout()
+        return self
+
+
+def _client_timeout(t: Timeout) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(
+        total=t.total,
+        # aiohttp's `connect` covers the wait for a pooled connection plus
+        # connecting; `sock_connect` only the latter.
+        connect=None if t.pool is None else t.pool + (t.connect or 0),
+        sock_connect=t.connect,
+        sock_read=t.read,
+    )
+
+
+def _abandon(session: aiohttp.ClientSession) -> None:
+    """Drop a session whose loop no longer runs (an earlier ``asyncio.run()``,
+    a notebook's replaced loop) without that loop's help: its sockets are
+    closed here, and the session counts as closed so that nothing warns."""
+    connector = session.connector
+    if connector is None:
+        return
+    protocols = [proto for queue in connector._conns.values() for proto, _ in queue]
+    protocols += list(connector._acquired)
+    for proto in protocols:
+        transport = proto.transport
+        if transport is None:
+            continue
+        # close() would only schedule the socket's closing on a loop that will
+        # not run it; run that cleanup here instead.
+        lost = getattr(transport, "_call_connection_lost", None)
+        try:
+            lost(None) if lost is not None else transport.abort()
+        except Exception:
+            pass
+        proto.transport = None
+    connector._conns.clear()
+    connector._acquired.clear()
+    connector._closed = True
+    session._connector = None
+
+
+# -- the transport -------------------------------------------------------------
+
+
+class Transport:
+    """Requests to one Ollama base URL through an aiohttp session.
+
+    Without ``session=``, the session is made on first use, on the running
+    loop, so a client can be built at module level or in a notebook cell; a
+    later loop (a second ``asyncio.run()``) gets a fresh one.
     """
 
     def __init__(
@@ -251,27 +508,23 @@ class Transport:
         limits: Limits,
         follow_redirects: bool = True,
         ssl: _ssl.SSLContext | None = None,
+        session: aiohttp.ClientSession | None = None,
     ) -> None:
         self.base_url = base_url
         self.timeout = timeout
         self.limits = limits
         self.follow_redirects = follow_redirects
-        url = urlsplit(base_url)
-        self._scheme = url.scheme
-        self._host = url.hostname or "127.0.0.1"
-        if ":" in self._host:
-            self._host = f"[{self._host}]"
-        self._port = url.port or (443 if url.scheme == "https" else 80)
-        self._prefix = url.path
-        # TLS for https:// only; a context given for an http:// host is unused.
-        self._ssl = (ssl or _default_ssl()) if url.scheme == "https" else None
-        lines = [f"{k}: {v}" for k, v in headers.items()]
-        if not any(k.lower() == "host" for k in headers):
-            # A caller's own Host (a virtual host behind a proxy) replaces ours.
-            lines.insert(0, f"Host: {self._host}:{self._port}")
-        self._static = ("\r\n".join(lines) + "\r\n").encode("latin-1")
-        self._heads: dict[tuple[str, str, str | None, bool, bool], bytes] = {}
-        self._pool: _pool.ConnectionPool | None = None
+        self._ssl: _ssl.SSLContext | bool = True if ssl is None else ssl
+        self._proxy = _env_proxy(base_url) if session is None else None
+        self._headers = headers
+        # One prepared headers mapping per (streamed, content type): aiohttp
+        # copies it into each request.
+        self._header_sets: dict[tuple[bool, str | None], CIMultiDict[str]] = {}
+        self._urls: dict[str, URL] = {}
+        self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+        self._own = session is None
+        self._session = session
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
     @property
@@ -281,64 +534,69 @@ class Transport:
     def check_open(self) -> None:
         if self._closed:
             raise UsageError("this AsyncClient is closed; create a new one")
+        if not self._own and self._session is not None and self._session.closed:
+            raise UsageError("the aiohttp.ClientSession given to AsyncClient is closed")
 
-    def _head(
-        self,
-        method: str,
-        path: str,
-        content_type: str | None,
-        *,
-        stream: bool,
-        chunked: bool,
-    ) -> bytes:
-        key = (method, path, content_type, stream, chunked)
-        head = self._heads.get(key)
-        if head is None:
-            accept = "application/x-ndjson" if stream else "application/json"
-            head = (
-                f"{method} {self._prefix}{path} HTTP/1.1\r\n".encode("latin-1")
-                + self._static
-                + f"Accept: {accept}\r\n".encode()
-                + (
-                    f"Content-Type: {content_type}\r\n".encode()
-                    if content_type
-                    else b""
-                )
-                + (b"Transfer-Encoding: chunked\r\n" if chunked else b"")
-            )
-            if len(self._heads) < 64:  # blob paths vary; keep the cache small
-                self._heads[key] = head
-        return head
-
-    def pool(self) -> _pool.ConnectionPool:
-        """The pool for the running loop, made on first use."""
+    def session(self) -> aiohttp.ClientSession:
+        """The session for the running loop, made on first use."""
         self.check_open()
-        pool = self._pool
-        if pool is not None and pool.loop is asyncio.get_running_loop():
-            return pool
-        if pool is not None:
-            if pool.loop.is_running():
+        session = self._session
+        if not self._own:
+            assert session is not None
+            return session
+        loop = asyncio.get_running_loop()
+        if session is not None and self._loop is loop:
+            return session
+        if session is not None:
+            assert self._loop is not None
+            if self._loop.is_running():
                 # Its connections belong to a loop that is still serving them.
                 raise UsageError(
                     "this AsyncClient is in use on another event loop (another "
                     "thread?); create one client per event loop"
                 )
-            _abandon(pool)
+            _abandon(session)
         limits = self.limits
-        maximum = limits.max_connections
-        if limits.max_connections_per_host is not None:
-            maximum = min(
-                maximum or limits.max_connections_per_host,
-                limits.max_connections_per_host,
-            )
-        pool = self._pool = _pool.ConnectionPool(
-            self._host,
-            self._port,
+        connector = aiohttp.TCPConnector(
+            limit=limits.max_connections or 0,
+            limit_per_host=limits.max_connections_per_host or 0,
+            keepalive_timeout=limits.keepalive_expiry,
             ssl=self._ssl,
-            max_connections=maximum,
-            keepalive_expiry=limits.keepalive_expiry,
         )
-        return pool
+        session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=_client_timeout(self.timeout),
+            request_class=_Request,
+            response_class=_Response,
+        )
+        # aiohttp re-sends GET/HEAD/DELETE once when a kept-alive connection
+        # turns out closed; our Retry policy is the one place that decides.
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False
+        self._session, self._loop = session, loop
+        return session
+
+    def _request_headers(
+        self, stream: bool, content_type: str | None
+    ) -> CIMultiDict[str]:
+        key = (stream, content_type)
+        headers = self._header_sets.get(key)
+        if headers is None:
+            headers = CIMultiDict(self._headers)
+            headers.setdefault("Accept", _ACCEPT[stream])
+            if content_type is not None:
+                headers["Content-Type"] = content_type
+            self._header_sets[key] = headers
+        return headers
+
+    def _url(self, path: str) -> URL:
+        url = self._urls.get(path)
+        if url is None:
+            url = URL(self.base_url + path, encoded=True)
+            if len(self._urls) < 64:  # blob paths vary; keep the cache small
+                self._urls[path] = url
+        return url
 
     async def send(
         self,
@@ -351,124 +609,179 @@ class Transport:
         stream: bool = False,
         idempotent: bool = True,
     ) -> Response:
-        """Send a request; return the response once its headers arrived with a
-        status below 400 (after same-origin redirects)."""
-        pool = self.pool()
+        """Send a request; return the response once its head arrived with a
+        status below 400 (after redirects). ``idempotent`` is the retry
+        policy's business, not the transport's: nothing is re-sent here."""
+        session = self.session()
         t = timeout or self.timeout
+        client_timeout = self._timeouts.get(t)
+        if client_timeout is None:
+            client_timeout = self._timeouts[t] = _client_timeout(t)
         if body is not None and content_type is None:
             content_type = "application/json"
-        for _ in range(_MAX_REDIRECTS + 1):
-            chunked = body is not None and not isinstance(body, bytes)
-            head = self._head(
-                method, path, content_type, stream=stream, chunked=chunked
-            )
-            if isinstance(body, bytes):
-                head += b"Content-Length: %d\r\n" % len(body)
-            response = await _pool.exchange(
-                pool,
-                head + b"\r\n",
-                body,
-                head_request=method == "HEAD",
-                connect_timeout=t.connect,
-                pool_timeout=t.pool,
-                first_byte_timeout=t.first_byte,
-                read_timeout=t.read,
-                total_timeout=t.total,
-                retry_stale=idempotent,
-            )
-            status = response.status
-            if status < 300:
-                return response
-            if status in _REDIRECTS and self.follow_redirects:
-                location = response.headers.get("location")
-                target = self._same_origin_path(path, location)
-                response.release() if response.at_eof() else response.close()
-                if target is None:
-                    raise RemoteProtocolError(
-                        f"Ollama at {self.base_url} redirected to another origin "
-                        f"or an invalid target ({location!r}); not followed, so "
-                        "credentials stay here"
-                    )
-                path = target
-                if status == 303 or (status in (301, 302) and method == "POST"):
-                    method, body, content_type = "GET", None, None
-                elif body is not None and not isinstance(body, bytes):
-                    raise RemoteProtocolError(
-                        f"Ollama at {self.base_url} redirected an upload "
-                        f"({location!r}); a streamed body cannot be sent again"
-                    )
-                continue
-            if status >= 400:
-                data = await read_error_body(response)
-                raise status_error(status, data, response.headers.get("retry-after"))
-            return response
-        raise RemoteProtocolError(
-            f"more than {_MAX_REDIRECTS} redirects from {self.base_url}"
-        )
+        headers = self._request_headers(stream, content_type)
+        url = self._url(path)
+        # A streamed upload cannot be replayed to follow a 307/308.
+        redirects = self.follow_redirects and (body is None or isinstance(body, bytes))
+        error: OllamaError | None = None
+        token = _head_timeouts.set((t.first_byte, t.read))
+        try:
+            if self._own:
+                response = await self._request(
+                    session, method, url, body, headers, client_timeout, redirects
+                )
+            else:
+                response = await self._foreign_request(
+                    session, method, url, body, headers, t, redirects
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            error = self._error(exc, t)
+        finally:
+            _head_timeouts.reset(token)
+        if error is not None:
+            raise error  # outside the except block: no chained aiohttp error
+        status = response.status
+        if status >= 300:
+            await self._raise_for_status(response, status)
+        return _SessionResponse(response)
 
-    def _same_origin_path(self, path: str, location: str | None) -> str | None:
-        """The path, below our prefix, that ``location`` (relative to the
-        request to ``path``) points to if it is on our origin, under our
-        prefix and can go on a request line, else None."""
-        if not location:
-            return None
-        target = urlsplit(urljoin(self.base_url + path, location))
-        port = target.port or (443 if target.scheme == "https" else 80)
-        host = target.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        if (target.scheme, host, port) != (self._scheme, self._host, self._port):
-            return None
-        result = (target.path or "/") + (f"?{target.query}" if target.query else "")
-        if any(ord(c) < 33 or ord(c) == 127 for c in result):
-            return None  # would break the request line
-        if self._prefix:
-            if not result.startswith(self._prefix + "/"):
-                return None  # every request goes out under the prefix
-            result = result[len(self._prefix) :]
-        return result
+    def _error(self, exc: Exception, t: Timeout) -> OllamaError:
+        if (
+            isinstance(exc, aiohttp.ConnectionTimeoutError)
+            and t.pool is not None
+            and self._pool_full()
+        ):
+            return PoolTimeout(
+                f"no free connection to Ollama at {self.base_url} within "
+                f"pool={t.pool:g} s (Timeout.pool); raise Limits.max_connections "
+                "or the pool timeout"
+            )
+        return map_exception(exc, self.base_url)
+
+    def _pool_full(self) -> bool:
+        session = self._session
+        connector = session.connector if session is not None else None
+        if connector is None or not connector.limit:
+            return False
+        return len(connector._acquired) >= connector.limit
+
+    async def _request(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: URL,
+        body: bytes | AsyncIterable[bytes] | None,
+        headers: CIMultiDict[str],
+        timeout: aiohttp.ClientTimeout,
+        redirects: bool,
+    ) -> aiohttp.ClientResponse:
+        while True:
+            try:
+                return await session.request(
+                    method,
+                    url,
+                    data=body,
+                    headers=headers,
+                    timeout=timeout,
+                    allow_redirects=redirects,
+                    max_redirects=_MAX_REDIRECTS,
+                    proxy=self._proxy,
+                )
+            except _StaleConnection:
+                continue  # nothing went out on it: not a re-send
+
+    async def _foreign_request(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: URL,
+        body: bytes | AsyncIterable[bytes] | None,
+        headers: CIMultiDict[str],
+        t: Timeout,
+        redirects: bool,
+    ) -> aiohttp.ClientResponse:
+        """A request through a caller's session, which builds plain aiohttp
+        responses: the head's deadline covers connecting too (and the wait
+        for a pooled connection when ``pool`` is set), and the checks our
+        response class makes while reading the head are made here."""
+        timeout = aiohttp.ClientTimeout(
+            total=t.total,
+            connect=None if t.pool is None else t.pool + (t.connect or 0),
+            sock_connect=t.connect,
+            sock_read=t.first_byte,
+        )
+        parts = (t.first_byte, t.connect, t.pool)
+        limit = None if t.first_byte is None else sum(p or 0 for p in parts)
+        deadline = asyncio.timeout(limit)
+        try:
+            async with deadline:
+                response = await session.request(
+                    method,
+                    url,
+                    data=body,
+                    headers=headers,
+                    timeout=timeout,
+                    allow_redirects=redirects,
+                    max_redirects=_MAX_REDIRECTS,
+                )
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            raise FirstByteTimeout(
+                f"no response head from Ollama at {self.base_url} within "
+                f"{limit:g} s (Timeout.first_byte + connect + pool)"
+            ) from None
+        if not 100 <= response.status <= 599:
+            response.close()
+            raise RemoteProtocolError(
+                f"Ollama at {self.base_url} answered with HTTP status "
+                f"{response.status}, outside 100-599"
+            )
+        if t.read != t.first_byte:
+            # The head is in: from now on `read` bounds the silences.
+            connection = response.connection
+            protocol = connection.protocol if connection is not None else None
+            if protocol is not None:
+                protocol.read_timeout = t.read
+                if not response.content.is_eof():
+                    protocol.start_timeout()
+        return response
+
+    async def _raise_for_status(
+        self, response: aiohttp.ClientResponse, status: int
+    ) -> None:
+        wrapped = _SessionResponse(response)
+        if status < 400:
+            # A redirect not followed (disabled, or an upload's).
+            response.close()
+            location = response.headers.get("Location", "")
+            raise RemoteProtocolError(
+                f"Ollama at {self.base_url} answered {status} (redirect to "
+                f"{location[:200]!r}), which was not followed"
+                + ("" if self.follow_redirects else " (follow_redirects=False)")
+            )
+        data = await read_error_body(wrapped, self.base_url)
+        raise status_error(status, data, response.headers.get("Retry-After"))
 
     async def aclose(self) -> None:
-        """Close every connection. Idempotent."""
+        """Close the session we made (a caller's stays open). Idempotent."""
         if self._closed:
             return
         self._closed = True
-        pool, self._pool = self._pool, None
-        if pool is None:
+        session, self._session = self._session, None
+        if session is None or not self._own:
             return
         try:
             current = asyncio.get_running_loop()
         except RuntimeError:
             current = None
-        if pool.loop is current:
-            pool.close()
-        elif pool.loop.is_running():
-            pool.loop.call_soon_threadsafe(pool.close)  # its thread closes it
+        loop = self._loop
+        if loop is current:
+            await session.close()
+        elif loop is not None and loop.is_running():
+            # Its thread closes it.
+            asyncio.run_coroutine_threadsafe(session.close(), loop)
         else:
-            _abandon(pool)
-
-
-def _default_ssl() -> _ssl.SSLContext:
-    return _ssl.create_default_context()
-
-
-def _abandon(pool: _pool.ConnectionPool) -> None:
-    """Close a pool whose loop no longer runs (an earlier ``asyncio.run()``,
-    a notebook's replaced loop), without that loop's help."""
-    for conn in list(pool._all):
-        transport = conn.transport
-        if transport is None:
-            continue
-        conn.cancel_timers()
-        # abort() would only schedule the socket's closing on a loop that
-        # will not run it; run that cleanup here instead.
-        lost = getattr(transport, "_call_connection_lost", None)
-        if lost is None:
-            transport.abort()
-            continue
-        try:
-            lost(None)
-        except Exception:
-            pass
-    pool._all.clear()
-    pool._idle.clear()
+            _abandon(session)

@@ -155,7 +155,9 @@ async def test_an_exhausted_pool_waits_up_to_the_pool_timeout(
     async with AsyncClient(fake_ollama.url, limits=limits, retry=None) as client:
         async with client.chat(MODEL, USER_HI, stream=True) as stream:
             async for _ in stream:
+                # aiohttp's connect timeout covers the wait for a free
+                # connection and connecting: pool + connect bound the wait.
                 with pytest.raises(PoolTimeout, match="max_connections"):
-                    await client.version(timeout=Timeout(pool=0.1))
+                    await client.version(timeout=Timeout(pool=0.1, connect=0.1))
                 break
         assert (await client.version(timeout=Timeout(pool=0.1))).version

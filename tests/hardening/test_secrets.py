@@ -94,20 +94,48 @@ async def test_errors_and_logs_do_not_show_the_key(
     _assert_clean(every_log.text)
 
 
-async def test_a_redirect_to_another_origin_is_refused(raw_server) -> None:
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_a_redirect_to_another_origin_drops_the_credentials(
+    raw_server, status: int
+) -> None:
+    """As the official client (httpx) does: the redirect is followed, and
+    Authorization (with Cookie and Proxy-Authorization) stays behind."""
     reached: list[web.Request] = []
 
     async def elsewhere(request: web.Request) -> web.Response:
         reached.append(request)
-        return web.json_response({"version": "stolen"})
+        return web.json_response({"version": "0.9.0"})
 
     other = await raw_server(elsewhere)
 
     async def redirecting(request: web.Request) -> web.Response:
-        raise web.HTTPTemporaryRedirect(f"{other}/api/version")
+        raise web.HTTPFound(f"{other}/api/version") if status == 302 else {
+            301: web.HTTPMovedPermanently,
+            303: web.HTTPSeeOther,
+            307: web.HTTPTemporaryRedirect,
+            308: web.HTTPPermanentRedirect,
+        }[status](f"{other}/api/version")
 
-    async with AsyncClient(await raw_server(redirecting)) as client:
-        with pytest.raises(RemoteProtocolError, match="another origin") as info:
-            await client.version()
-    assert reached == []  # the key never went there
-    _assert_clean(info.value)
+    async with AsyncClient(
+        await raw_server(redirecting), headers={"Authorization": f"Bearer {SECRET}"}
+    ) as client:
+        assert (await client.version()).version == "0.9.0"
+    assert len(reached) == 1
+    assert "Authorization" not in reached[0].headers
+
+
+async def test_a_same_origin_redirect_keeps_the_credentials(raw_server) -> None:
+    seen: list[web.Request] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request)
+        if request.path == "/api/version":
+            raise web.HTTPTemporaryRedirect("/moved/version")
+        return web.json_response({"version": "0.9.0"})
+
+    async with AsyncClient(
+        await raw_server(handler), headers={"Authorization": f"Bearer {SECRET}"}
+    ) as client:
+        assert (await client.version()).version == "0.9.0"
+    assert [r.path for r in seen] == ["/api/version", "/moved/version"]
+    assert all(r.headers["Authorization"] == f"Bearer {SECRET}" for r in seen)
