@@ -322,46 +322,6 @@ async def test_callers_session_is_used_and_not_closed(fake_ollama: FakeOllama) -
     assert fake_ollama.requests[-1].path == "/api/version"
 
 
-async def test_a_session_with_a_proxy_carries_the_calls(
-    fake_ollama: FakeOllama,
-) -> None:
-    """The documented way through a forward proxy: a caller's session that
-    uses one. The proxy here sees absolute-form targets and relays them."""
-    seen: list[str] = []
-
-    async def relay(request: web.Request) -> web.Response:
-        seen.append(str(request.url))
-        async with (
-            aiohttp.ClientSession() as upstream,
-            upstream.request(
-                request.method, request.url, data=await request.read()
-            ) as reply,
-        ):
-            return web.Response(
-                status=reply.status,
-                body=await reply.read(),
-                content_type=reply.content_type,
-            )
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", relay)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    proxy = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
-        async with (
-            aiohttp.ClientSession(proxy=proxy) as session,
-            AsyncClient(fake_ollama.url, session=session) as client,
-        ):
-            assert (await client.version()).version
-            assert (await client.chat(MODEL, USER_HI)).done
-    finally:
-        await runner.cleanup()
-    assert seen == [fake_ollama.url + "/api/version", fake_ollama.url + "/api/chat"]
-
-
 async def test_headers_user_agent_and_api_key(
     fake_ollama: FakeOllama, monkeypatch: pytest.MonkeyPatch
 ) -> None:

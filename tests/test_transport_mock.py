@@ -1,10 +1,11 @@
 """What goes on the wire and how statuses map to exceptions, with aioresponses.
 
 aioresponses patches ``ClientSession._request`` and hands back a whole body at
-once. It runs against the aiohttp-session transport (``AsyncClient(...,
-session=...)``, wrapped below) and proves request methods, URLs, bodies and
-headers and the status -> exception mapping, and nothing about streaming
-behaviour (that is tested over loopback against the emulator). It is used in
+once. Every request of a default ``AsyncClient`` goes through an aiohttp
+session, so an application's own ``aioresponses()`` intercepts it with no
+setup. It proves request methods, URLs, bodies and headers and the status ->
+exception mapping, and nothing about streaming behaviour (that is tested over
+loopback against the emulator). It is used in
 this module only; ``tests/_aioresponses_shim.py`` makes 0.7.9 work on
 aiohttp 3.14.
 """
@@ -64,20 +65,12 @@ from ollama_async import (
 
 
 class AsyncClient(ollama_async.AsyncClient):
-    """A client on the aiohttp-session transport, the one aioresponses can
-    intercept (the default transport does not go through aiohttp). It owns
-    the session it passes in and closes it with itself."""
+    """The default client, with one try per call: aioresponses registers one
+    reply per request."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("retry", None)  # one registered reply per request
-        self._test_session = aiohttp.ClientSession()
-        super().__init__(*args, session=self._test_session, **kwargs)
-
-    async def aclose(self) -> None:
-        await super().aclose()
-        await self._test_session.close()
-
-    close = aclose
+        kwargs.setdefault("retry", None)
+        super().__init__(*args, **kwargs)
 
 
 BASE = "http://ollama.test:11434"
@@ -554,7 +547,9 @@ async def test_default_timeout_has_no_total(
     timeout = sent(mocked, "GET", BASE + "/api/version")["timeout"]
     assert timeout.total is None
     assert timeout.sock_connect == Timeout().connect
-    assert timeout.sock_read == Timeout().first_byte
+    # sock_read bounds the body's silences; the head has its own deadline
+    # (first_byte), kept by the transport's response class.
+    assert timeout.sock_read == Timeout().read
 
 
 async def test_per_call_timeout_override(
@@ -563,7 +558,7 @@ async def test_per_call_timeout_override(
     mocked.get(BASE + "/api/version", body=b'{"version":"1"}')
     await client.version(timeout=Timeout(connect=1, first_byte=2, total=9))
     timeout = sent(mocked, "GET", BASE + "/api/version")["timeout"]
-    assert (timeout.sock_connect, timeout.sock_read, timeout.total) == (1, 2, 9)
+    assert (timeout.sock_connect, timeout.sock_read, timeout.total) == (1, 300, 9)
 
 
 async def test_per_call_timeout_none_disables(
