@@ -6,7 +6,14 @@ costs next to nothing and never limits what the clients show.
 
 Serves POST /api/chat and /api/generate (streamed or `stream:false`),
 POST /api/embed, GET / and GET /_bench/stats (the server's own CPU and wall
-clocks, so a worker can report the server's CPU share of a scenario).
+clocks, so a worker can report the server's CPU share of a scenario, the
+number of paced streams open right now, and the last blob upload), and the
+blob endpoints: HEAD /api/blobs/<digest> always answers 404 (so every
+`create_blob` uploads) and POST /api/blobs/<digest> reads the body
+(Content-Length or chunked), counts and discards it, and answers 201. With
+`--verify-blobs` it also hashes the body and answers 400 on a digest
+mismatch (every client then pays the same server cost; off by default so
+the server's hashing never limits an upload's speed).
 
 Streams use chunked transfer encoding with one HTTP chunk per NDJSON line, as
 Ollama's Go server flushes them. Two modes per request:
@@ -28,7 +35,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
+import resource
 import signal
 import sys
 import time
@@ -116,6 +125,14 @@ def _embed(count: int) -> bytes:
 
 
 NOT_FOUND = _response(b"404 Not Found", b"text/plain", b"404 page not found")
+# HEAD /api/blobs/<digest>: Ollama's "no such blob", no body.
+BLOB_MISSING = b"HTTP/1.1 404 Not Found\r\nDate: %s\r\nContent-Length: 0\r\n\r\n" % (
+    _DATE
+)
+BLOB_CREATED = b"HTTP/1.1 201 Created\r\nDate: %s\r\nContent-Length: 0\r\n\r\n" % (
+    _DATE
+)
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 BAD_REQUEST = _json(b'{"error":"bad request"}', b"400 Bad Request")
 ROOT = _response(b"200 OK", b"text/plain; charset=utf-8", b"Ollama is running")
 KINDS = {b"/api/chat": "chat", b"/api/generate": "generate"}
@@ -130,11 +147,29 @@ def _header(lower_head: bytes, name: bytes, default: bytes) -> bytes:
     return lower_head[start : stop if stop >= 0 else None].strip()
 
 
+class Upload:
+    """A blob body being received: counted, optionally hashed, discarded."""
+
+    def __init__(self, digest: bytes, length: int, *, chunked: bool, verify: bool):
+        self.digest = digest
+        self.chunked = chunked
+        self.remaining = 0 if chunked else length  # bytes left in this (chunk) body
+        self.need_crlf = False  # chunked: the CRLF after a chunk's data is next
+        self.received = 0
+        self.hasher = hashlib.sha256() if verify else None
+
+
 class Config:
-    def __init__(self, chunks: int, pace_ms: float) -> None:
+    def __init__(self, chunks: int, pace_ms: float, verify_blobs: bool) -> None:
         self.chunks = chunks
         self.pace_ms = pace_ms
+        self.verify_blobs = verify_blobs
         self.requests = 0
+        self.active = 0  # paced streams being written right now
+        self.blobs = 0  # blob uploads received in full
+        self.blob_bytes = 0  # size of the last one
+        self.blob_digest = ""  # the digest in its URL
+        self.blob_verified: bool | None = None  # None unless --verify-blobs
         self.plans: dict[
             tuple[bytes, bytes, bytes], bytes | tuple[str, int, float]
         ] = {}
@@ -155,6 +190,8 @@ class HttpProtocol(asyncio.Protocol):
         self.resumed: asyncio.Future[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[None] | None = None
+        self.upload: Upload | None = None
+        self.pacing = False  # counted in config.active
 
     # -- asyncio callbacks -------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -162,12 +199,16 @@ class HttpProtocol(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        if self.upload is not None:
+            self._upload_data(data)
+            return
         self.buf += data
         if not self.busy:
             self._process()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._stop_pacing()
         if self.timer is not None:
             self.timer.cancel()
         if self.task is not None:
@@ -199,11 +240,17 @@ class HttpProtocol(asyncio.Protocol):
             lower = head.lower()
             request_line = head.split(b"\r\n", 1)[0]
             parts = request_line.split(b" ")
-            if len(parts) != 3 or b"\r\ntransfer-encoding:" in lower:
-                self._fail()  # no client here sends chunked request bodies
+            if len(parts) != 3:
+                self._fail()
                 return
             method, target, version = parts
             length = int(_header(lower, b"content-length", b"0"))
+            if method == b"POST" and target.startswith(b"/api/blobs/"):
+                self._start_upload(head, lower, target, version, length)
+                return
+            if b"\r\ntransfer-encoding:" in lower:
+                self._fail()  # only blob uploads come chunked
+                return
             if len(self.buf) < end + 4 + length:
                 return
             body = bytes(self.buf[end + 4 : end + 4 + length])
@@ -246,14 +293,22 @@ class HttpProtocol(asyncio.Protocol):
             count = 1 if isinstance(req.input, str) else len(req.input or ())
             return self._send(_embed(count))
         if method == b"GET" and path == b"/_bench/stats":
+            c = self.config
             stats = {
                 "cpu": time.process_time(),
                 "wall": time.perf_counter(),
-                "requests": self.config.requests,
+                "requests": c.requests,
+                "active": c.active,
+                "blobs": c.blobs,
+                "blob_bytes": c.blob_bytes,
+                "blob_digest": c.blob_digest,
+                "blob_verified": c.blob_verified,
             }
             return self._send(_json(msgspec.json.encode(stats)))
         if method in (b"GET", b"HEAD") and path == b"/":
             return self._send(ROOT)
+        if method == b"HEAD" and path.startswith(b"/api/blobs/"):
+            return self._send(BLOB_MISSING)
         return self._send(NOT_FOUND)
 
     def _plan(
@@ -274,6 +329,102 @@ class HttpProtocol(asyncio.Protocol):
         if pace > 0:
             return (kind, n, pace / 1000)
         return _burst(kind, n)
+
+    # -- blob uploads ------------------------------------------------------
+    def _start_upload(
+        self, head: bytes, lower: bytes, target: bytes, version: bytes, length: int
+    ) -> None:
+        """POST /api/blobs/<digest>: from here on the body streams through
+        `_upload_data`, never buffered whole."""
+        chunked = b"chunked" in _header(lower, b"transfer-encoding", b"")
+        conn = _header(lower, b"connection", b"")
+        self.keep_alive = conn != b"close" and (
+            version == b"HTTP/1.1" or conn == b"keep-alive"
+        )
+        self.config.requests += 1
+        del self.buf[: len(head) + 4]
+        self.busy = True
+        self.upload = Upload(
+            target[len(b"/api/blobs/") :].partition(b"?")[0],
+            length,
+            chunked=chunked,
+            verify=self.config.verify_blobs,
+        )
+        if _header(lower, b"expect", b"") == b"100-continue":
+            assert self.transport is not None
+            self.transport.write(CONTINUE)
+        rest = bytes(self.buf)
+        self.buf.clear()
+        if rest or (not chunked and length == 0):
+            self._upload_data(rest)
+
+    def _upload_data(self, data: bytes) -> None:
+        up = self.upload
+        assert up is not None
+        if self.buf:  # framing bytes left over from the previous read
+            data = bytes(self.buf) + data
+            self.buf.clear()
+        view = memoryview(data)
+        pos, end = 0, len(data)
+        while True:
+            if up.remaining:
+                take = min(up.remaining, end - pos)
+                if up.hasher is not None:
+                    up.hasher.update(view[pos : pos + take])
+                up.received += take
+                up.remaining -= take
+                pos += take
+                if up.remaining:
+                    return  # consumed all of this read
+                if not up.chunked:
+                    break
+                up.need_crlf = True
+                continue
+            if not up.chunked:
+                break  # Content-Length: 0
+            if up.need_crlf:
+                if end - pos < 2:
+                    self.buf += data[pos:]
+                    return
+                pos += 2
+                up.need_crlf = False
+                continue
+            eol = data.find(b"\r\n", pos)
+            if eol < 0:
+                if end - pos > MAX_HEAD:
+                    self._fail()
+                else:
+                    self.buf += data[pos:]
+                return
+            size = int(data[pos:eol].split(b";", 1)[0], 16)
+            if size:
+                pos = eol + 2
+                up.remaining = size
+                continue
+            # Last chunk: no trailers expected, only the blank line.
+            if end - eol - 2 < 2:
+                self.buf += data[pos:]
+                return
+            if data[eol + 2 : eol + 4] != b"\r\n":
+                self._fail()
+                return
+            pos = eol + 4
+            break
+        self.buf += data[pos:]
+        self._finish_upload(up)
+
+    def _finish_upload(self, up: Upload) -> None:
+        self.upload = None
+        c = self.config
+        c.blobs += 1
+        c.blob_bytes = up.received
+        c.blob_digest = up.digest.decode()
+        reply = BLOB_CREATED
+        if up.hasher is not None:
+            c.blob_verified = c.blob_digest == "sha256:" + up.hasher.hexdigest()
+            if not c.blob_verified:
+                reply = BAD_REQUEST
+        self._send(reply)
 
     # -- responses ---------------------------------------------------------
     def _send(self, data: bytes) -> None:
@@ -308,7 +459,14 @@ class HttpProtocol(asyncio.Protocol):
             self._done()
             return
         self.transport.write(_head_ndjson() + frames[0])
+        self.pacing = True
+        self.config.active += 1
         self.timer = self.loop.call_later(pace, self._tick, kind, n, 1, pace)
+
+    def _stop_pacing(self) -> None:
+        if self.pacing:
+            self.pacing = False
+            self.config.active -= 1
 
     def _tick(self, kind: str, n: int, i: int, pace: float) -> None:
         assert self.transport is not None
@@ -321,6 +479,7 @@ class HttpProtocol(asyncio.Protocol):
             self.timer = self.loop.call_later(pace, self._tick, kind, n, i + 1, pace)
         else:
             self.transport.write(_last(kind, n))
+            self._stop_pacing()
             self._done()
 
     def _done(self) -> None:
@@ -331,6 +490,21 @@ class HttpProtocol(asyncio.Protocol):
             self.closed = True
         elif self.buf:
             self.loop.call_soon(self._process)
+
+
+def raise_nofile() -> int:
+    """Soft RLIMIT_NOFILE up to the hard limit (thousands of connections);
+    returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = max(soft, 1 << 20)
+    if soft != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return soft
 
 
 def _pin(cpu: int | None) -> None:
@@ -344,9 +518,11 @@ def _pin(cpu: int | None) -> None:
 
 async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
-    config = Config(args.chunks, args.pace_ms)
+    config = Config(args.chunks, args.pace_ms, args.verify_blobs)
+    # Thousands of clients connect at once in S6; the kernel caps the backlog
+    # at net.core.somaxconn.
     server = await loop.create_server(
-        lambda: HttpProtocol(config), "127.0.0.1", args.port, backlog=1024
+        lambda: HttpProtocol(config), "127.0.0.1", args.port, backlog=8192
     )
     # Warm the caches the scenarios use, so the first request costs no more.
     for kind in KINDS.values():
@@ -367,8 +543,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pace-ms", type=float, default=0.0, help="0 = burst mode")
     ap.add_argument("--cpu", type=int, default=None, help="pin to this CPU")
     ap.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto")
+    ap.add_argument(
+        "--verify-blobs", action="store_true", help="hash blob uploads and check them"
+    )
     args = ap.parse_args(argv)
     _pin(args.cpu)
+    raise_nofile()
     factory = None
     if args.loop != "asyncio":
         try:

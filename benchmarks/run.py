@@ -1,26 +1,33 @@
-"""Run the issue-4 benchmarks: `python -m benchmarks` or `python benchmarks/run.py`.
+"""Run the benchmarks: `python -m benchmarks` or `python benchmarks/run.py`.
 
 For each scenario this starts the bench server (`_server.py`, pinned to CPU 0),
 then runs every client in a fresh worker process (`_worker.py`, pinned to CPU
 1), interleaved A B C A B C ... for `--repeats` rounds, so slow drift on a
-shared machine hits all clients alike. Ratios to the floor are taken inside
-each round, then medianed. Import time is measured in fresh interpreters.
-A full run writes docs/benchmarks.md and docs/benchmarks.png.
+shared machine hits all clients alike. Ratios to the reference (the bare
+aiohttp + msgspec loop) are taken inside each round, then medianed. Import
+time is measured in fresh interpreters. S7 writes its file (2 GiB, 256 MiB
+with --quick) in a temporary directory and deletes it at the end. A full run
+writes docs/benchmarks.md and docs/benchmarks.png.
 
-    python -m benchmarks                      # everything, ~6-8 min on 2 cores
-    python -m benchmarks --quick              # smoke run, ~1 min, docs untouched
-    python -m benchmarks --scenarios S1,S3 --clients floor,ollama_async
+    python -m benchmarks                      # everything, ~15 min on 2 cores
+    python -m benchmarks --quick              # smoke run, ~3 min, docs untouched
+    python -m benchmarks --scenarios S6,S7 --quick
+    python -m benchmarks --scenarios S1,S3 --clients ollama_async,official
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,7 +36,8 @@ if __package__ in (None, ""):  # run as a file: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import _report
-from benchmarks._scenarios import CLIENTS, FLOOR, SCENARIOS, quick
+from benchmarks._scenarios import CLIENTS, REFERENCE, SCENARIOS, Scenario, scenario
+from benchmarks._server import raise_nofile
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +45,10 @@ PY = sys.executable
 SERVER_CPU = 0
 CLIENT_CPU = 1
 WORKER_TIMEOUT = 300.0
+BLOB_WORKER_TIMEOUT = 900.0  # the official client's 2 GiB upload is slow
+BLOB_SPARE = 4 << 30  # free disk wanted beyond the S7 file itself
+WARM_BLOB = 4 << 20  # the small file each S7 worker uploads first
+MIB = 1 << 20
 EXTRA = ("IMPORT",)  # pseudo-scenarios selectable with --scenarios
 IMPORT_TARGETS = [
     ("aiohttp+msgspec", "import aiohttp, msgspec"),
@@ -71,9 +83,13 @@ def stop_all() -> None:
         _stop(proc)
 
 
-def start_server(pace_ms: float) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    pace_ms: float, *, verify_blobs: bool = False
+) -> tuple[subprocess.Popen[bytes], str]:
     cmd = [PY, "-m", "benchmarks._server", "--port", "0", "--cpu", str(SERVER_CPU)]
     cmd += ["--pace-ms", str(pace_ms)]
+    if verify_blobs:
+        cmd.append("--verify-blobs")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE)
     _children.append(proc)
     assert proc.stdout is not None
@@ -85,22 +101,30 @@ def start_server(pace_ms: float) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def run_worker(
-    client: str, scenario: str, url: str, quick_mode: bool, profile: int = 0
+    client: str,
+    name: str,
+    url: str,
+    quick_mode: bool,
+    profile: int = 0,
+    blob_dir: str | None = None,
 ) -> dict[str, Any]:
-    cmd = [PY, "-m", "benchmarks._worker", client, scenario, url]
+    cmd = [PY, "-m", "benchmarks._worker", client, name, url]
     if quick_mode:
         cmd += ["--quick", "--passes", "1"]
     if profile:
         cmd += ["--profile", str(profile)]
+    if blob_dir:
+        cmd += ["--blob-dir", blob_dir]
+    timeout = BLOB_WORKER_TIMEOUT if blob_dir else WORKER_TIMEOUT
     proc = subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     _children.append(proc)
     try:
-        out, err = proc.communicate(timeout=WORKER_TIMEOUT)
+        out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _stop(proc)
-        return {"error": f"timed out after {WORKER_TIMEOUT:.0f} s"}
+        return {"error": f"timed out after {timeout:.0f} s"}
     finally:
         if proc in _children:
             _children.remove(proc)
@@ -179,14 +203,65 @@ def import_breakdown() -> list[tuple[str, float]]:
     return rows[:8]
 
 
+def make_blobs(directory: str, mib: int) -> None:
+    """The S7 file: `mib` MiB of real data, plus a small warm-up file.
+
+    Not sparse: every MiB is one os.urandom block with its index written over
+    the first 8 bytes, so no two MiB are alike and every byte is on disk (and,
+    after the write, in the page cache: every client reads it from memory).
+    Digests are computed while writing and go to digests.json for the checks.
+    """
+    block = bytearray(os.urandom(MIB))
+    files = {}
+    for name, size, first in (("big", mib * MIB, 0), ("warm", WARM_BLOB, 1 << 40)):
+        path = os.path.join(directory, f"{name}.bin")
+        sha = hashlib.sha256()
+        with open(path, "wb") as f:
+            for i in range(first, first + size // MIB):
+                block[:8] = i.to_bytes(8, "little")
+                f.write(block)
+                sha.update(block)
+            f.flush()
+            os.fsync(f.fileno())  # no writeback running under the measurements
+        files[name] = {
+            "path": path,
+            "size": size,
+            "digest": f"sha256:{sha.hexdigest()}",
+        }
+    with open(os.path.join(directory, "digests.json"), "w") as f:
+        json.dump(files, f)
+
+
+def prepare_blob(s: Scenario, base: str | None) -> tuple[str | None, str]:
+    """A temporary directory holding the S7 files, or (None, why not)."""
+    base = base or tempfile.gettempdir()
+    free = shutil.disk_usage(base).free
+    need = s.blob_mib * MIB + BLOB_SPARE
+    if free < need:
+        return None, (
+            f"{s.name} skipped: {free / (1 << 30):.1f} GiB free in {base}, it needs "
+            f"{need / (1 << 30):.1f} GiB (a {s.blob_mib} MiB file + 4 GiB spare); "
+            "use --blob-dir to put the file elsewhere"
+        )
+    directory = tempfile.mkdtemp(prefix="ollama-async-bench-", dir=base)
+    t0 = time.perf_counter()
+    try:
+        make_blobs(directory, s.blob_mib)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    took = time.perf_counter() - t0
+    return directory, f"{s.name}: wrote a {s.blob_mib} MiB file in {took:.1f} s"
+
+
 def choose_clients(selected: list[str] | None) -> tuple[list[str], list[str]]:
     notes = []
     names = selected or list(CLIENTS)
     unknown = [n for n in names if n not in CLIENTS]
     if unknown:
         raise SystemExit(f"unknown clients {unknown}; choose from {sorted(CLIENTS)}")
-    if FLOOR not in names:
-        names.insert(0, FLOOR)  # the denominator of every ratio
+    if REFERENCE not in names:
+        names.insert(0, REFERENCE)  # the denominator of every ratio
     if any(CLIENTS[n].loop == "uvloop" for n in names) and not importable("uvloop"):
         names = [n for n in names if CLIENTS[n].loop != "uvloop"]
         notes.append("uvloop is not installed: uvloop rows skipped")
@@ -216,7 +291,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="markdown report path")
     ap.add_argument("--no-docs", action="store_true", help="print only, write nothing")
     ap.add_argument("--no-profile", action="store_true", help="skip cProfile of misses")
+    ap.add_argument(
+        "--blob-dir", help="where S7 writes its temporary file (default: the temp dir)"
+    )
+    ap.add_argument(
+        "--verify-blobs",
+        action="store_true",
+        help="S7: the server hashes each upload and checks it against its digest",
+    )
     args = ap.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C: children stopped, S7's file deleted.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     started = time.perf_counter()
     _pin_to(SERVER_CPU)  # the runner mostly sleeps; keep CPU 1 for the client
@@ -229,9 +314,13 @@ def main(argv: list[str] | None = None) -> int:
     for note in notes:
         print(f"note: {note}")
 
+    # Thousands of sockets in S6: the runner's limit is what children inherit,
+    # and server and worker raise their own soft limit to the hard one too.
+    nofile = raise_nofile()
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
     profiles: dict[str, list[dict[str, Any]]] = {}
     imports: dict[str, Any] | None = None
+    blob_dir: str | None = None
     try:
         if "IMPORT" in wanted:
             print("import time ...", flush=True)
@@ -239,9 +328,38 @@ def main(argv: list[str] | None = None) -> int:
         for name in wanted:
             if name not in SCENARIOS:
                 continue
-            runs[name] = run_scenario(name, clients, repeats, args.quick)
-        results = _report.summarise(runs, imports)
-        if not args.no_profile and "ollama_async" in clients:
+            this = scenario(name, args.quick)
+            if this.concurrency + 64 > nofile:
+                note = (
+                    f"{name} skipped: open-file limit {nofile} (`ulimit -Hn`) is "
+                    f"below its {this.concurrency} connections + 64"
+                )
+                print(f"note: {note}")
+                notes.append(note)
+                continue
+            this_dir = None
+            if this.kind == "blob":
+                print(f"{name}: writing a {this.blob_mib} MiB file ...", flush=True)
+                blob_dir, note = prepare_blob(this, args.blob_dir)
+                print(f"note: {note}")
+                if blob_dir is None:
+                    notes.append(note)
+                    continue
+                this_dir = blob_dir
+            try:
+                runs[name] = run_scenario(
+                    name, clients, repeats, args.quick, this_dir, args.verify_blobs
+                )
+            finally:
+                if blob_dir is not None:
+                    shutil.rmtree(blob_dir, ignore_errors=True)
+                    blob_dir = None
+        results = _report.summarise(runs, imports, args.quick)
+        out_path = args.out or (None if args.quick else ROOT / "docs" / "benchmarks.md")
+        if args.no_docs:
+            out_path = None
+        # Profiles only go to the markdown report: none when nothing is written.
+        if not args.no_profile and out_path is not None and "ollama_async" in clients:
             for name in _report.missed_scenarios(results):
                 print(f"profiling ollama_async in {name} ...", flush=True)
                 server, url = start_server(SCENARIOS[name].pace_ms)
@@ -256,11 +374,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         stop_all()
+        if blob_dir is not None:
+            shutil.rmtree(blob_dir, ignore_errors=True)
 
     meta = _report.metadata(notes, repeats, args.quick, time.perf_counter() - started)
     print(_report.text(results, meta))
-    out_path = args.out or (None if args.quick else ROOT / "docs" / "benchmarks.md")
-    if out_path is not None and not args.no_docs:
+    if out_path is not None:
         _report.write_markdown(out_path, results, meta, profiles)
         print(f"wrote {out_path} and its .png chart")
     failures = _report.failures(runs)
@@ -270,16 +389,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_scenario(
-    name: str, clients: list[str], repeats: int, quick_mode: bool
+    name: str,
+    clients: list[str],
+    repeats: int,
+    quick_mode: bool,
+    blob_dir: str | None = None,
+    verify_blobs: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
-    scenario = quick(SCENARIOS[name]) if quick_mode else SCENARIOS[name]
-    print(f"{name}: {scenario.title}", flush=True)
-    server, url = start_server(scenario.pace_ms)
+    this = scenario(name, quick_mode)
+    print(f"{name}: {this.title}", flush=True)
+    if this.clients is not None:
+        clients = [c for c in clients if c in this.clients]
+    repeats = min(repeats, this.rounds or repeats)
+    server, url = start_server(this.pace_ms, verify_blobs=verify_blobs)
     per_client: dict[str, list[dict[str, Any]]] = {c: [] for c in clients}
     try:
         for r in range(repeats):
             for client in clients:
-                out = run_worker(client, name, url, quick_mode)
+                out = run_worker(client, name, url, quick_mode, blob_dir=blob_dir)
                 out["repeat"] = r
                 per_client[client].append(out)
                 print("  " + _report.progress_line(name, r, repeats, client, out))

@@ -1,12 +1,21 @@
-"""For scale: what a careful user writes with aiohttp + msgspec directly.
+"""The reference: the loop a careful user writes by hand with aiohttp + msgspec.
 
-`ClientSession` defaults, `resp.content.iter_any()`, a bytes split on b"\\n",
-the floor's Structs. No SDK layers; shows what aiohttp itself costs over the
-floor.
+The denominator of every ratio. One `ClientSession` with a
+`TCPConnector(limit=concurrency)` (so its pool is sized like every other
+client's), `async with session.post(...)`, `resp.content.iter_any()`, a bytes
+split on b"\\n", one prebuilt msgspec Decoder for the floor's Structs. Public
+aiohttp API only, session defaults otherwise; no SDK layers (no retries, no
+error mapping), and nothing tuned with aiohttp internals.
+
+For blobs (S7): hash the file with `hashlib.sha256` over 1 MiB reads (in a
+thread, as any asyncio user would), then `session.post(url, data=open(path,
+"rb"))`, which aiohttp streams from the file with a Content-Length.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import time
 
 import aiohttp
@@ -32,6 +41,7 @@ class Bench:
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=connections)
         )
+        self.url = url
         self.chat_url = url + "/api/chat"
         self.embed_url = url + "/api/embed"
 
@@ -91,5 +101,24 @@ class Bench:
                         first = time.perf_counter() - t0
         return first
 
+    async def create_blob(self, path: str) -> str:
+        digest = "sha256:" + await asyncio.to_thread(_sha256, path)
+        with open(path, "rb") as file:
+            async with self.session.post(
+                f"{self.url}/api/blobs/{digest}", data=file
+            ) as resp:
+                if resp.status != 201:
+                    raise RuntimeError(resp.status)
+                await resp.read()
+        return digest
+
     async def close(self) -> None:
         await self.session.close()
+
+
+def _sha256(path: str) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as file:
+        while piece := file.read(1 << 20):
+            sha.update(piece)
+    return sha.hexdigest()

@@ -1,4 +1,8 @@
-"""The floor: the leanest honest pure-Python client, the denominator of all ratios.
+"""The floor: the leanest honest pure-Python client, an informational row.
+
+No longer the denominator (issue 14: ratios are to the bare aiohttp loop,
+`aiohttp_plain.py`); kept because it is cheap and shows what is left above
+the raw sockets.
 
 Raw `asyncio.open_connection`, a hand-written HTTP/1.1 request, chunked
 de-framing over 64 KiB reads, one prebuilt msgspec Decoder per response type,

@@ -3,6 +3,8 @@
 `Bench(raised_pool=False)` keeps httpx's default pool (100 connections, 20
 kept alive); `raised_pool=True` passes `httpx.Limits` sized to the scenario's
 concurrency through the client's kwargs, which it forwards to httpx.
+`create_blob` is the client's own (hash, then upload in 32 KiB pieces read
+through anyio; it sends no HEAD first).
 """
 
 from __future__ import annotations
@@ -56,6 +58,9 @@ class Bench:
             if not first:
                 first = time.perf_counter() - t0
         return first
+
+    async def create_blob(self, path: str) -> str:
+        return await self.client.create_blob(path)
 
     async def close(self) -> None:
         await self.client.close()
