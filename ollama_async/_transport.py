@@ -29,6 +29,7 @@ import asyncio
 import base64
 import contextvars
 import datetime
+import functools
 import math
 import os
 import ssl as _ssl
@@ -40,6 +41,7 @@ from http import HTTPStatus
 from typing import Any, Final, Protocol
 
 import aiohttp
+from aiohttp.client_proto import ResponseHandler
 from multidict import CIMultiDict
 from yarl import URL
 
@@ -86,6 +88,9 @@ __all__ = [
 # buffer more than this.
 MAX_ERROR_BODY: Final = 64 * 1024
 _MAX_REDIRECTS: Final = 5
+# aiohttp raises when the redirect count *reaches* its max_redirects: one more
+# lets it follow _MAX_REDIRECTS of them and refuse the next.
+_AIOHTTP_MAX_REDIRECTS: Final = _MAX_REDIRECTS + 1
 _ACCEPT: Final = {True: "application/x-ndjson", False: "application/json"}
 
 _STATUS_ERRORS: Final[dict[int, type[StatusError]]] = {
@@ -222,8 +227,7 @@ def map_exception(exc: BaseException, base_url: str) -> OllamaError:
         )
     if isinstance(exc, aiohttp.ServerTimeoutError):
         return ReadTimeout(
-            f"Ollama at {base_url} sent nothing within the read timeout "
-            "(Timeout.read)"
+            f"Ollama at {base_url} sent nothing within the read timeout (Timeout.read)"
         )
     if isinstance(exc, asyncio.TimeoutError):
         return TotalTimeout(
@@ -246,11 +250,19 @@ def map_exception(exc: BaseException, base_url: str) -> OllamaError:
         return RemoteProtocolError(
             f"more than {_MAX_REDIRECTS} redirects from Ollama at {base_url}"
         )
-    if isinstance(exc, aiohttp.InvalidURL):
-        # A Location header that is not a URL (or not http/https).
+    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        # A Location header that is not a URL, or not an http(s) one.
+        target = exc.args[0] if exc.args else ""
         return RemoteProtocolError(
             f"Ollama at {base_url} redirected to an invalid target "
-            f"({type(exc).__name__}: {exc.url!s:.200})"
+            f"({type(exc).__name__}: {target!s:.200})"
+        )
+    if isinstance(exc, UnicodeError) and not isinstance(exc, UnicodeDecodeError):
+        # getaddrinfo() cannot IDNA-encode the host name (an empty label, one
+        # longer than 63 characters), the base URL's or a redirect target's.
+        return ConnectError(
+            f"cannot connect to Ollama at {base_url}: a host name that is not "
+            f"valid ({exc})"
         )
     if isinstance(exc, aiohttp.ClientResponseError):
         return RemoteProtocolError(
@@ -395,6 +407,23 @@ async def read_body(response: Response, limit: int, base_url: str) -> bytes:
 _head_timeouts: contextvars.ContextVar[tuple[float | None, float | None]] = (
     contextvars.ContextVar("ollama_async_head_timeouts", default=(None, None))
 )
+
+
+class _Protocol(ResponseHandler):
+    """aiohttp's connection protocol, except that a reset (not a clean close)
+    before a body has ended breaks the response, as in Go's client: aiohttp
+    would take a reset as the end of a body read until the connection
+    closes, and hand over a possibly truncated answer as complete."""
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        payload = self._payload
+        if exc is not None and payload is not None and not payload.is_eof():
+            payload.set_exception(
+                aiohttp.ClientPayloadError(
+                    f"connection lost before the body ended ({type(exc).__name__})"
+                )
+            )
+        super().connection_lost(exc)
 
 
 class _StaleConnection(aiohttp.ClientConnectionError):
@@ -563,6 +592,9 @@ class Transport:
             keepalive_timeout=limits.keepalive_expiry,
             ssl=self._ssl,
         )
+        # aiohttp takes no protocol class; its factory attribute is the seam.
+        protocol = functools.partial(_Protocol, loop=loop)
+        connector._factory = protocol  # type: ignore[assignment]
         session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -578,7 +610,7 @@ class Transport:
         return session
 
     def _request_headers(
-        self, stream: bool, content_type: str | None
+        self, content_type: str | None, *, stream: bool
     ) -> CIMultiDict[str]:
         key = (stream, content_type)
         headers = self._header_sets.get(key)
@@ -619,7 +651,7 @@ class Transport:
             client_timeout = self._timeouts[t] = _client_timeout(t)
         if body is not None and content_type is None:
             content_type = "application/json"
-        headers = self._request_headers(stream, content_type)
+        headers = self._request_headers(content_type, stream=stream)
         url = self._url(path)
         # A streamed upload cannot be replayed to follow a 307/308.
         redirects = self.follow_redirects and (body is None or isinstance(body, bytes))
@@ -628,14 +660,27 @@ class Transport:
         try:
             if self._own:
                 response = await self._request(
-                    session, method, url, body, headers, client_timeout, redirects
+                    session,
+                    method,
+                    url,
+                    body,
+                    headers,
+                    client_timeout,
+                    redirects=redirects,
                 )
             else:
                 response = await self._foreign_request(
-                    session, method, url, body, headers, t, redirects
+                    session, method, url, body, headers, t, redirects=redirects
                 )
         except asyncio.CancelledError:
-            raise
+            self._pass_on_wakeup()
+            if not self._closed_under(asyncio.current_task()):
+                raise
+            # aiohttp cancels the calls waiting for a pooled connection when
+            # its session closes; the task itself was not cancelled.
+            error = UsageError(
+                "the AsyncClient was closed while this call waited for a connection"
+            )
         except Exception as exc:
             error = self._error(exc, t)
         finally:
@@ -647,17 +692,35 @@ class Transport:
             await self._raise_for_status(response, status)
         return _SessionResponse(response)
 
+    def _closed_under(self, task: asyncio.Task[Any] | None) -> bool:
+        """Whether a CancelledError in ``task`` came from our session closing
+        rather than from someone cancelling the task."""
+        if task is None or task.cancelling():
+            return False
+        return self._closed or (self._session is not None and self._session.closed)
+
+    def _pass_on_wakeup(self) -> None:
+        """Wake the next call waiting for a connection, if a slot is free.
+
+        aiohttp hands a freed slot to one waiting call; when that call is
+        cancelled or times out before it runs, the slot is not passed on, and
+        the other waiters sleep until some later release (with no pool
+        timeout: forever). Waking one more is harmless: a waiter that finds
+        no slot waits again."""
+        session = self._session
+        connector = session.connector if session is not None else None
+        if connector is not None and connector._waiters:
+            connector._release_waiter()
+
     def _error(self, exc: Exception, t: Timeout) -> OllamaError:
-        if (
-            isinstance(exc, aiohttp.ConnectionTimeoutError)
-            and t.pool is not None
-            and self._pool_full()
-        ):
-            return PoolTimeout(
-                f"no free connection to Ollama at {self.base_url} within "
-                f"pool={t.pool:g} s (Timeout.pool); raise Limits.max_connections "
-                "or the pool timeout"
-            )
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
+            self._pass_on_wakeup()  # it may have timed out just as it was woken
+            if t.pool is not None and self._pool_full():
+                return PoolTimeout(
+                    f"no free connection to Ollama at {self.base_url} within "
+                    f"pool={t.pool:g} s (Timeout.pool); raise "
+                    "Limits.max_connections or the pool timeout"
+                )
         return map_exception(exc, self.base_url)
 
     def _pool_full(self) -> bool:
@@ -675,6 +738,7 @@ class Transport:
         body: bytes | AsyncIterable[bytes] | None,
         headers: CIMultiDict[str],
         timeout: aiohttp.ClientTimeout,
+        *,
         redirects: bool,
     ) -> aiohttp.ClientResponse:
         while True:
@@ -686,7 +750,7 @@ class Transport:
                     headers=headers,
                     timeout=timeout,
                     allow_redirects=redirects,
-                    max_redirects=_MAX_REDIRECTS,
+                    max_redirects=_AIOHTTP_MAX_REDIRECTS,
                     proxy=self._proxy,
                 )
             except _StaleConnection:
@@ -700,6 +764,7 @@ class Transport:
         body: bytes | AsyncIterable[bytes] | None,
         headers: CIMultiDict[str],
         t: Timeout,
+        *,
         redirects: bool,
     ) -> aiohttp.ClientResponse:
         """A request through a caller's session, which builds plain aiohttp
@@ -724,7 +789,7 @@ class Transport:
                     headers=headers,
                     timeout=timeout,
                     allow_redirects=redirects,
-                    max_redirects=_MAX_REDIRECTS,
+                    max_redirects=_AIOHTTP_MAX_REDIRECTS,
                 )
         except TimeoutError:
             if not deadline.expired():
