@@ -164,6 +164,35 @@ class Stream(Generic[T]):
             if index < len(lines):
                 self._index = index + 1
                 line = lines[index]
+            elif (
+                (response := self._response) is not None
+                and not self._final_seen
+                and not self._eof
+                and not self._closed
+            ):
+                # The common case, inlined: one read, no nested coroutine.
+                error: OllamaError | None = None
+                try:
+                    data = await response.readany()
+                    if data:
+                        lines = self._splitter.feed(data)
+                except BaseException as exc:
+                    self.close()  # synchronous: a second cancel cannot skip it
+                    if not isinstance(exc, Exception) or isinstance(exc, OllamaError):
+                        raise
+                    error = self._map_exception(exc)
+                if error is not None:
+                    # Outside the except block: the transport's exception
+                    # (which may hold request headers) is not chained.
+                    raise error
+                if not data:
+                    line = self._at_eof()
+                elif not lines:
+                    continue  # still inside a line
+                else:
+                    self._lines = lines
+                    self._index = 1
+                    line = lines[0]
             else:
                 next_line = await self._next_line()
                 if next_line is None:

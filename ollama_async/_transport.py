@@ -410,12 +410,70 @@ _head_timeouts: contextvars.ContextVar[tuple[float | None, float | None]] = (
 
 
 class _Protocol(ResponseHandler):
-    """aiohttp's connection protocol, except that a reset (not a clean close)
-    before a body has ended breaks the response, as in Go's client: aiohttp
-    would take a reset as the end of a body read until the connection
-    closes, and hand over a possibly truncated answer as complete."""
+    """aiohttp's connection protocol, with two changes.
+
+    A reset (not a clean close) before a body has ended breaks the response,
+    as in Go's client: aiohttp would take a reset as the end of a body read
+    until the connection closes, and hand over a possibly truncated answer as
+    complete.
+
+    The body's silences are bounded lazily (:meth:`watch_silence`): aiohttp's
+    ``sock_read`` cancels and re-arms a timer for every piece it parses, which
+    is a large part of its per-chunk cost on a stream; here a timer looks at
+    the body's byte count four times per ``read`` seconds, so a silence is
+    caught between ``read`` and 1.25 x ``read`` after it began.
+    """
+
+    __slots__ = ("_silence_handle", "_silence_limit", "_silence_seen", "_silent")
+
+    _CHECKS: Final = 4  # checks per `read` seconds
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
+        self._silence_limit = 0.0
+        self._silence_handle: asyncio.TimerHandle | None = None
+        self._silence_seen = -1
+        self._silent = 0
+
+    def watch_silence(self, limit: float) -> None:
+        """Fail the body being read once the server stays silent ``limit``
+        seconds (while our reader keeps up)."""
+        self._silence_limit = limit
+        self._silence_seen = -1
+        self._silent = 0
+        if self._silence_handle is None:  # else the pending check goes on
+            self._silence_handle = self._loop.call_later(
+                limit / self._CHECKS, self._check_silence
+            )
+
+    def _check_silence(self) -> None:
+        self._silence_handle = None
+        payload = self._payload
+        if payload is None or payload.is_eof() or payload.exception() is not None:
+            return  # the body is over: nothing to watch until the next one
+        seen = payload.total_bytes
+        # (`_buffer_paused`: aiohttp 3.14's pause of parsing, not in 3.13.)
+        paused = self._reading_paused or getattr(self, "_buffer_paused", False)
+        if seen != self._silence_seen or paused:
+            # Bytes came, or our reader is behind (reading is paused until it
+            # catches up): not the server's silence.
+            self._silence_seen = seen
+            self._silent = 0
+        else:
+            self._silent += 1
+            if self._silent >= self._CHECKS:
+                exc = aiohttp.SocketTimeoutError("Timeout on reading data from socket")
+                self.set_exception(exc)
+                payload.set_exception(exc)
+                return
+        self._silence_handle = self._loop.call_later(
+            self._silence_limit / self._CHECKS, self._check_silence
+        )
 
     def connection_lost(self, exc: BaseException | None) -> None:
+        if self._silence_handle is not None:
+            self._silence_handle.cancel()
+            self._silence_handle = None
         payload = self._payload
         if exc is not None and payload is not None and not payload.is_eof():
             payload.set_exception(
@@ -424,6 +482,16 @@ class _Protocol(ResponseHandler):
                 )
             )
         super().connection_lost(exc)
+
+
+def _head_expired(protocol: ResponseHandler, url: URL, first_byte: float) -> None:
+    protocol.set_exception(
+        FirstByteTimeout(
+            f"no response head from Ollama at {url.origin()} within "
+            f"first_byte={first_byte:g} s (Timeout.first_byte); a model that "
+            "takes longer to load needs a larger one"
+        )
+    )
 
 
 class _StaleConnection(aiohttp.ClientConnectionError):
@@ -449,32 +517,28 @@ class _Response(aiohttp.ClientResponse):
     async def start(self, connection: Any) -> aiohttp.ClientResponse:
         first_byte, read = _head_timeouts.get()
         protocol = connection.protocol
-        if protocol is not None:
-            protocol.read_timeout = None  # the head has its own deadline
-            protocol.start_timeout()
-        if first_byte is None:
+        # One timer for the whole head, interim responses included: aiohttp's
+        # socket-read timer would restart on every byte.
+        expiry = None
+        if first_byte is not None and protocol is not None:
+            expiry = self._loop.call_later(
+                first_byte, _head_expired, protocol, self.url, first_byte
+            )
+        try:
             await super().start(connection)
-        else:
-            deadline = asyncio.timeout(first_byte)
-            try:
-                async with deadline:
-                    await super().start(connection)
-            except TimeoutError:
-                if not deadline.expired():
-                    raise  # aiohttp's own total timer
-                raise FirstByteTimeout(
-                    f"no response head from Ollama at {self.url.origin()} within "
-                    f"first_byte={first_byte:g} s (Timeout.first_byte); a model "
-                    "that takes longer to load needs a larger one"
-                ) from None
+        finally:
+            if expiry is not None:
+                expiry.cancel()
         if not 100 <= self.status <= 599:
             raise RemoteProtocolError(
                 f"Ollama at {self.url.origin()} answered with HTTP status "
                 f"{self.status}, outside 100-599"
             )
-        if protocol is not None and read is not None:
-            protocol.read_timeout = read
-            if not self.content.is_eof():
+        if read is not None and not self.content.is_eof():
+            if isinstance(protocol, _Protocol):
+                protocol.watch_silence(read)
+            elif protocol is not None:
+                protocol.read_timeout = read
                 protocol.start_timeout()
         return self
 
@@ -486,7 +550,9 @@ def _client_timeout(t: Timeout) -> aiohttp.ClientTimeout:
         # connecting; `sock_connect` only the latter.
         connect=None if t.pool is None else t.pool + (t.connect or 0),
         sock_connect=t.connect,
-        sock_read=t.read,
+        # Our response class bounds the head (first_byte) and the body's
+        # silences (read) itself; see _Protocol.watch_silence.
+        sock_read=None,
     )
 
 
