@@ -55,6 +55,10 @@ class _Response(Protocol):
     def release(self) -> Any: ...
 
 
+async def _never_again() -> Any:
+    raise UsageError("this stream was opened already")
+
+
 class Stream(Generic[T]):
     """A streamed Ollama response.
 
@@ -128,6 +132,10 @@ class Stream(Generic[T]):
             except BaseException:
                 self._closed = True  # never send the request a second time
                 raise
+            finally:
+                # The request (its body among it) is not needed any more: a
+                # service holding thousands of open streams holds less.
+                self._open = _never_again
         return response
 
     async def _opened(self) -> Self:
