@@ -417,63 +417,132 @@ class _Protocol(ResponseHandler):
     until the connection closes, and hand over a possibly truncated answer as
     complete.
 
-    The body's silences are bounded lazily (:meth:`watch_silence`): aiohttp's
-    ``sock_read`` cancels and re-arms a timer for every piece it parses, which
-    is a large part of its per-chunk cost on a stream; here a timer looks at
-    the body's byte count four times per ``read`` seconds, so a silence is
-    caught between ``read`` and 1.25 x ``read`` after it began.
+    Timeouts are kept by one timer per connection, re-armed only when it
+    fires. aiohttp's ``sock_read`` cancels and re-arms a timer for every
+    piece it parses (a large part of its per-chunk cost on a stream), and a
+    deadline on the head would need one more per request. Here:
+
+    - the response head has an exact deadline (:meth:`expect_head`), interim
+      ``100 Continue`` responses included;
+    - the body's silences are checked four times per ``read`` period against
+      its byte count (:meth:`expect_body`), so one is caught between ``read``
+      and 1.25 x ``read`` after it began.
     """
 
-    __slots__ = ("_silence_handle", "_silence_limit", "_silence_seen", "_silent")
+    __slots__ = (
+        "_head_due",
+        "_head_what",
+        "_period",
+        "_phase",
+        "_seen",
+        "_silent",
+        "_watch",
+    )
 
-    _CHECKS: Final = 4  # checks per `read` seconds
+    _CHECKS: Final = 4  # checks per `read` period
+    _IDLE, _HEAD, _BODY = 0, 1, 2
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(loop)
-        self._silence_limit = 0.0
-        self._silence_handle: asyncio.TimerHandle | None = None
-        self._silence_seen = -1
+        self._phase = self._IDLE
+        self._watch: asyncio.TimerHandle | None = None
+        self._period: float | None = None
+        self._head_due = 0.0
+        self._head_what: tuple[URL, float] | None = None
+        self._seen = -1
         self._silent = 0
 
-    def watch_silence(self, limit: float) -> None:
-        """Fail the body being read once the server stays silent ``limit``
-        seconds (while our reader keeps up)."""
-        self._silence_limit = limit
-        self._silence_seen = -1
-        self._silent = 0
-        if self._silence_handle is None:  # else the pending check goes on
-            self._silence_handle = self._loop.call_later(
-                limit / self._CHECKS, self._check_silence
-            )
+    def expect_head(
+        self, url: URL, first_byte: float | None, read: float | None
+    ) -> None:
+        """A request went out: its head must arrive within ``first_byte``."""
+        self._period = None if read is None else read / self._CHECKS
+        if first_byte is None:
+            self._phase = self._IDLE
+            return
+        now = self._loop.time()
+        self._phase = self._HEAD
+        self._head_due = due = now + first_byte
+        self._head_what = (url, first_byte)
+        if self._period is not None:
+            due = min(due, now + self._period)  # so that a body is watched soon
+        self._arm(due)
 
-    def _check_silence(self) -> None:
-        self._silence_handle = None
+    def expect_body(self) -> None:
+        """The head is in: from now on, bound the body's silences."""
+        if self._period is None:
+            self._phase = self._IDLE
+            return
+        self._phase = self._BODY
+        self._seen = -1
+        self._silent = 0
+        if self._watch is None:
+            self._arm(self._loop.time() + self._period)
+
+    def head_done(self) -> None:
+        self._phase = self._IDLE
+
+    def _arm(self, when: float) -> None:
+        watch = self._watch
+        if watch is not None:
+            if watch.when() <= when:
+                return  # an earlier check comes anyway and re-arms
+            watch.cancel()
+        self._watch = self._loop.call_at(when, self._check)
+
+    def _check(self) -> None:
+        self._watch = None
+        now = self._loop.time()
+        if self._phase == self._HEAD:
+            if now >= self._head_due:
+                self._phase = self._IDLE
+                self._head_expired()
+                return
+            due = self._head_due
+            if self._period is not None:
+                due = min(due, now + self._period)
+            self._watch = self._loop.call_at(due, self._check)
+        elif self._phase == self._BODY and self._body_went_silent():
+            self._phase = self._IDLE
+            exc = aiohttp.SocketTimeoutError("Timeout on reading data from socket")
+            self.set_exception(exc)
+            if self._payload is not None:
+                self._payload.set_exception(exc)
+        elif self._phase == self._BODY and self._period is not None:
+            self._watch = self._loop.call_at(now + self._period, self._check)
+
+    def _body_went_silent(self) -> bool:
         payload = self._payload
         if payload is None or payload.is_eof() or payload.exception() is not None:
-            return  # the body is over: nothing to watch until the next one
+            self._phase = self._IDLE  # the body is over
+            return False
         seen = payload.total_bytes
         # (`_buffer_paused`: aiohttp 3.14's pause of parsing, not in 3.13.)
         paused = self._reading_paused or getattr(self, "_buffer_paused", False)
-        if seen != self._silence_seen or paused:
+        if seen != self._seen or paused:
             # Bytes came, or our reader is behind (reading is paused until it
             # catches up): not the server's silence.
-            self._silence_seen = seen
+            self._seen = seen
             self._silent = 0
-        else:
-            self._silent += 1
-            if self._silent >= self._CHECKS:
-                exc = aiohttp.SocketTimeoutError("Timeout on reading data from socket")
-                self.set_exception(exc)
-                payload.set_exception(exc)
-                return
-        self._silence_handle = self._loop.call_later(
-            self._silence_limit / self._CHECKS, self._check_silence
+            return False
+        self._silent += 1
+        return self._silent >= self._CHECKS
+
+    def _head_expired(self) -> None:
+        assert self._head_what is not None
+        url, first_byte = self._head_what
+        self.set_exception(
+            FirstByteTimeout(
+                f"no response head from Ollama at {url.origin()} within "
+                f"first_byte={first_byte:g} s (Timeout.first_byte); a model "
+                "that takes longer to load needs a larger one"
+            )
         )
 
     def connection_lost(self, exc: BaseException | None) -> None:
-        if self._silence_handle is not None:
-            self._silence_handle.cancel()
-            self._silence_handle = None
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         payload = self._payload
         if exc is not None and payload is not None and not payload.is_eof():
             payload.set_exception(
@@ -482,16 +551,6 @@ class _Protocol(ResponseHandler):
                 )
             )
         super().connection_lost(exc)
-
-
-def _head_expired(protocol: ResponseHandler, url: URL, first_byte: float) -> None:
-    protocol.set_exception(
-        FirstByteTimeout(
-            f"no response head from Ollama at {url.origin()} within "
-            f"first_byte={first_byte:g} s (Timeout.first_byte); a model that "
-            "takes longer to load needs a larger one"
-        )
-    )
 
 
 class _StaleConnection(aiohttp.ClientConnectionError):
@@ -511,35 +570,31 @@ class _Request(aiohttp.ClientRequest):
 
 
 class _Response(aiohttp.ClientResponse):
-    """Bounds the whole response head by ``first_byte``, refuses a status
-    outside 100-599, then hands the body's silences to ``read``."""
+    """Has the connection's protocol bound the whole response head by
+    ``first_byte`` and then the body's silences by ``read``; refuses a status
+    outside 100-599."""
 
     async def start(self, connection: Any) -> aiohttp.ClientResponse:
         first_byte, read = _head_timeouts.get()
         protocol = connection.protocol
-        # One timer for the whole head, interim responses included: aiohttp's
-        # socket-read timer would restart on every byte.
-        expiry = None
-        if first_byte is not None and protocol is not None:
-            expiry = self._loop.call_later(
-                first_byte, _head_expired, protocol, self.url, first_byte
-            )
+        if isinstance(protocol, _Protocol):
+            protocol.expect_head(self.url, first_byte, read)
         try:
             await super().start(connection)
-        finally:
-            if expiry is not None:
-                expiry.cancel()
+        except BaseException:
+            if isinstance(protocol, _Protocol):
+                protocol.head_done()
+            raise
+        if isinstance(protocol, _Protocol):
+            if self.content.is_eof():
+                protocol.head_done()
+            else:
+                protocol.expect_body()
         if not 100 <= self.status <= 599:
             raise RemoteProtocolError(
                 f"Ollama at {self.url.origin()} answered with HTTP status "
                 f"{self.status}, outside 100-599"
             )
-        if read is not None and not self.content.is_eof():
-            if isinstance(protocol, _Protocol):
-                protocol.watch_silence(read)
-            elif protocol is not None:
-                protocol.read_timeout = read
-                protocol.start_timeout()
         return self
 
 
@@ -551,7 +606,7 @@ def _client_timeout(t: Timeout) -> aiohttp.ClientTimeout:
         connect=None if t.pool is None else t.pool + (t.connect or 0),
         sock_connect=t.connect,
         # Our response class bounds the head (first_byte) and the body's
-        # silences (read) itself; see _Protocol.watch_silence.
+        # silences (read) itself; see _Protocol.
         sock_read=None,
     )
 

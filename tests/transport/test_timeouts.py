@@ -307,6 +307,75 @@ async def test_read_timeout_resets_on_data(scripted_server: ServeFn) -> None:
         assert len(await generate_parts(client)) == 16
 
 
+async def test_a_silence_is_caught_between_read_and_a_quarter_more(
+    scripted_server: ServeFn,
+) -> None:
+    """The body's silences are checked four times per ``read`` period (one
+    timer per connection, not one per piece): a silence fails the stream no
+    sooner than ``read`` and no later than about 1.25 x ``read`` after the
+    last byte."""
+    arrived: list[float] = []
+    server = await scripted_server(_stall_after(CHUNKED_HEAD + chunk(LINES[0])))
+    async with client_for(server.url, timeout=Timeout(read=0.4)) as client:
+        with pytest.raises(ReadTimeout):
+            async with client.generate("m", "hi", stream=True) as stream:
+                async for _ in stream:
+                    arrived.append(time.monotonic())
+        silent_for = time.monotonic() - arrived[0]
+    assert 0.4 <= silent_for < 0.4 * 1.25 + 0.3  # + scheduling slack
+
+
+async def test_a_reader_behind_is_not_a_silent_server(
+    scripted_server: ServeFn,
+) -> None:
+    """While our own reader is slow (aiohttp has paused reading until it
+    catches up), the server is not silent: no ReadTimeout, however long the
+    reader takes."""
+    big = b'{"model":"m","created_at":"t","response":"%s","done":false}\n' % (
+        b"x" * 4096
+    )
+    lines = [big] * 300 + [LINES[-1]]
+
+    async def handler(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await read_request(reader)
+        writer.write(CHUNKED_HEAD + b"".join(chunk(line) for line in lines))
+        writer.write(LAST_CHUNK)
+        await writer.drain()
+
+    server = await scripted_server(handler)
+    async with client_for(server.url, timeout=Timeout(read=0.1)) as client:
+        count = 0
+        async with client.generate("m", "hi", stream=True) as stream:
+            async for _ in stream:
+                count += 1
+                if count % 100 == 0:
+                    await asyncio.sleep(0.3)  # the reader falls behind
+    assert count == len(lines)
+
+
+async def test_a_first_byte_deadline_after_a_long_read_period(
+    scripted_server: ServeFn,
+) -> None:
+    """A kept-alive connection whose last body was watched with a long
+    ``read`` period still honours a short ``first_byte`` on its next call."""
+    calls = iter([0.0, 3600.0])
+
+    async def respond(request: Request) -> bytes:
+        await asyncio.sleep(next(calls))
+        return VERSION
+
+    server = await scripted_server(keep_alive(respond))
+    async with client_for(server.url) as client:
+        assert (await client.version(timeout=Timeout(read=60))).version
+        started = time.monotonic()
+        with pytest.raises(FirstByteTimeout):
+            await client.version(timeout=Timeout(first_byte=0.3, read=60))
+        assert 0.3 <= time.monotonic() - started < 2
+    assert server.accepted == 1
+
+
 async def test_total_timeout(scripted_server: ServeFn) -> None:
     async def trickle(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter
