@@ -288,3 +288,22 @@ GEN_JSON = b'{%s,"response":"hi","done":true}' % _T.encode()
 async def generate_parts(client: AsyncClient) -> list[tuple[str, bool]]:
     async with client.generate("m", "hi", stream=True) as stream:
         return [(part.response, part.done) async for part in stream]
+
+
+def stream_held_open() -> Handler:
+    """Answers /api/generate with its first line and then nothing until the
+    client leaves; everything else with VERSION."""
+
+    async def handler(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        while (request := await read_request(reader)) is not None:
+            if request.target == "/api/generate":
+                writer.write(CHUNKED_HEAD + chunk(LINES[0]))
+                await writer.drain()
+                await until_closed(reader)
+                return
+            writer.write(VERSION)
+            await writer.drain()
+
+    return handler

@@ -29,6 +29,7 @@ from ._scripted import (
     LAST_CHUNK,
     LINES,
     VERSION,
+    Handler,
     Request,
     ServeFn,
     answer,
@@ -40,6 +41,7 @@ from ._scripted import (
     keep_alive,
     read_request,
     response,
+    stream_held_open,
     until,
     until_closed,
 )
@@ -387,6 +389,25 @@ async def test_bytes_in_the_same_write_as_a_response(
     assert len(server.requests) == 4
 
 
+def _answers_then_sends(extra: bytes, sent: asyncio.Event) -> Handler:
+    """Answers every request with VERSION and, once, 20 ms after the first
+    answer (the connection idle in the client's pool), writes ``extra``."""
+
+    async def handler(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        while await read_request(reader) is not None:
+            writer.write(VERSION)
+            await writer.drain()
+            if not sent.is_set():
+                await asyncio.sleep(0.02)
+                writer.write(extra)
+                await writer.drain()
+                sent.set()
+
+    return handler
+
+
 @pytest.mark.parametrize(
     "extra",
     [
@@ -401,20 +422,7 @@ async def test_bytes_while_idle_in_the_pool(
     is written to it (``_Request.send`` checks ``should_close``): the next
     call goes out on a new connection, and gets its own answer."""
     sent = asyncio.Event()
-
-    async def handler(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        while await read_request(reader) is not None:
-            writer.write(VERSION)
-            await writer.drain()
-            if not sent.is_set():
-                await asyncio.sleep(0.02)
-                writer.write(extra)
-                await writer.drain()
-                sent.set()
-
-    server = await scripted_server(handler)
+    server = await scripted_server(_answers_then_sends(extra, sent))
     async with client_for(server.url) as client:
         assert (await client.version()).version == "0.33.0"
         await sent.wait()
@@ -432,20 +440,9 @@ async def test_half_a_head_while_idle_is_dropped(scripted_server: ServeFn) -> No
     bytes and waits for more), so the connection is reused. The bytes go
     with that parser: the next call still gets its own answer."""
     sent = asyncio.Event()
-
-    async def handler(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        while await read_request(reader) is not None:
-            writer.write(VERSION)
-            await writer.drain()
-            if not sent.is_set():
-                await asyncio.sleep(0.02)
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Le")
-                await writer.drain()
-                sent.set()
-
-    server = await scripted_server(handler)
+    server = await scripted_server(
+        _answers_then_sends(b"HTTP/1.1 200 OK\r\nContent-Le", sent)
+    )
     async with client_for(server.url) as client:
         assert (await client.version()).version == "0.33.0"
         await sent.wait()
@@ -458,29 +455,10 @@ async def test_half_a_head_while_idle_is_dropped(scripted_server: ServeFn) -> No
 # -- closing -------------------------------------------------------------------------
 
 
-def _endless_stream() -> Any:
-    """Answers /api/generate with a first line, then nothing, until the client
-    leaves (counted in ``eof``); everything else with VERSION."""
-
-    async def handler(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        while (request := await read_request(reader)) is not None:
-            if request.target == "/api/generate":
-                writer.write(CHUNKED_HEAD + chunk(LINES[0]))
-                await writer.drain()
-                await until_closed(reader)
-                return
-            writer.write(VERSION)
-            await writer.drain()
-
-    return handler
-
-
 async def test_break_closes_the_connection(scripted_server: ServeFn) -> None:
     """``break`` inside ``async with``: the server sees the disconnect at once
     (how Ollama learns to stop generating)."""
-    server = await scripted_server(_endless_stream())
+    server = await scripted_server(stream_held_open())
     async with client_for(server.url) as client:
         async with client.generate("m", "hi", stream=True) as stream:
             async for _ in stream:
@@ -527,7 +505,7 @@ async def test_cancel_closes_the_connection(
 async def test_aclose_closes_idle_and_busy_connections(
     scripted_server: ServeFn,
 ) -> None:
-    server = await scripted_server(_endless_stream())
+    server = await scripted_server(stream_held_open())
     client = client_for(server.url)
     stream = client.generate("m", "hi", stream=True)
     await stream

@@ -45,6 +45,7 @@ from ._scripted import (
     keep_alive,
     read_request,
     response,
+    stream_held_open,
     until,
     until_closed,
 )
@@ -465,30 +466,11 @@ async def test_timers_do_not_outlive_the_response(scripted_server: ServeFn) -> N
 # -- waiting for a connection -------------------------------------------------------
 
 
-def _stream_held_open() -> Handler:
-    """/api/generate sends its first line and then nothing until the client
-    leaves; everything else gets VERSION."""
-
-    async def handler(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        while (request := await read_request(reader)) is not None:
-            if request.target == "/api/generate":
-                writer.write(CHUNKED_HEAD + chunk(LINES[0]))
-                await writer.drain()
-                await until_closed(reader)
-                return
-            writer.write(VERSION)
-            await writer.drain()
-
-    return handler
-
-
 async def test_pool_timeout_when_the_pool_is_full(scripted_server: ServeFn) -> None:
     """``pool`` (plus ``connect``: aiohttp times the wait for a free connection
     and the connecting together) bounds the wait, as a PoolTimeout; the slot
     is free again once the holder is done."""
-    server = await scripted_server(_stream_held_open())
+    server = await scripted_server(stream_held_open())
     async with client_for(server.url, limits=Limits(max_connections=1)) as client:
         async with client.generate("m", "hi", stream=True) as stream:
             assert (await anext(aiter(stream))).response == "Hel"
@@ -504,7 +486,7 @@ async def test_pool_timeout_when_the_pool_is_full(scripted_server: ServeFn) -> N
 async def test_total_covers_the_wait_for_a_connection(
     scripted_server: ServeFn,
 ) -> None:
-    server = await scripted_server(_stream_held_open())
+    server = await scripted_server(stream_held_open())
     async with client_for(server.url, limits=Limits(max_connections=1)) as client:
         async with client.generate("m", "hi", stream=True) as stream:
             assert (await anext(aiter(stream))).response == "Hel"
