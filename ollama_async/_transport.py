@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextvars
 import datetime
 import functools
 import math
@@ -335,20 +334,26 @@ class BaseTransport(Protocol):
 
 
 class _SessionResponse:
-    """An aiohttp response behind our :class:`Response` interface. Its
-    methods are aiohttp's own bound methods, so reading a chunk costs no
-    extra call."""
+    """An aiohttp response behind our :class:`Response` interface.
+    ``readany`` is aiohttp's own bound method, so reading costs no extra
+    call; the rest, called once per response, go through."""
 
-    __slots__ = ("at_eof", "close", "headers", "readany", "release", "status")
+    __slots__ = ("_response", "headers", "readany", "status")
 
     def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
         self.status = response.status
         self.headers: Mapping[str, str] = response.headers
-        content = response.content
-        self.readany = content.readany
-        self.at_eof = content.is_eof
-        self.release = response.release
-        self.close = response.close
+        self.readany = response.content.readany
+
+    def at_eof(self) -> bool:
+        return self._response.content.is_eof()
+
+    def release(self) -> None:
+        self._response.release()
+
+    def close(self) -> None:
+        self._response.close()
 
 
 async def read_error_body(response: Response, base_url: str) -> bytes:
@@ -402,11 +407,11 @@ async def read_body(response: Response, limit: int, base_url: str) -> bytes:
 
 # -- aiohttp hooks ---------------------------------------------------------------
 
-# (first_byte, read) for the request being sent in this task; read by our
+# (first_byte, read) of the request each task is sending, read by our
 # response class, which aiohttp builds deep inside ClientSession._request.
-_head_timeouts: contextvars.ContextVar[tuple[float | None, float | None]] = (
-    contextvars.ContextVar("ollama_async_head_timeouts", default=(None, None))
-)
+# Keyed by task rather than a ContextVar, whose set() would leave each task's
+# context holding a copy after the request.
+_head_timeouts: dict[asyncio.Task[Any] | None, tuple[float | None, float | None]] = {}
 
 
 class _Protocol(ResponseHandler):
@@ -575,7 +580,7 @@ class _Response(aiohttp.ClientResponse):
     outside 100-599."""
 
     async def start(self, connection: Any) -> aiohttp.ClientResponse:
-        first_byte, read = _head_timeouts.get()
+        first_byte, read = _head_timeouts.get(asyncio.current_task(), (None, None))
         protocol = connection.protocol
         if isinstance(protocol, _Protocol):
             protocol.expect_head(self.url, first_byte, read)
@@ -777,7 +782,8 @@ class Transport:
         # A streamed upload cannot be replayed to follow a 307/308.
         redirects = self.follow_redirects and (body is None or isinstance(body, bytes))
         error: OllamaError | None = None
-        token = _head_timeouts.set((t.first_byte, t.read))
+        task = asyncio.current_task()
+        _head_timeouts[task] = (t.first_byte, t.read)
         try:
             if self._own:
                 response = await self._request(
@@ -805,7 +811,7 @@ class Transport:
         except Exception as exc:
             error = self._error(exc, t)
         finally:
-            _head_timeouts.reset(token)
+            del _head_timeouts[task]
         if error is not None:
             raise error  # outside the except block: no chained aiohttp error
         status = response.status
