@@ -522,7 +522,8 @@ class _Protocol(ResponseHandler):
             self._phase = self._IDLE  # the body is over
             return False
         seen = payload.total_bytes
-        # (`_buffer_paused`: aiohttp 3.14's pause of parsing, not in 3.13.)
+        # (`_buffer_paused`: aiohttp 3.14's pause of parsing while the reader
+        # is behind; getattr, as it is aiohttp's private state.)
         paused = self._reading_paused or getattr(self, "_buffer_paused", False)
         if seen != self._seen or paused:
             # Bytes came, or our reader is behind (reading is paused until it
