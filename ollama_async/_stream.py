@@ -172,20 +172,26 @@ class Stream(Generic[T]):
             if index < len(lines):
                 self._index = index + 1
                 line = lines[index]
-            elif (
-                (response := self._response) is not None
-                and not self._final_seen
-                and not self._eof
-                and not self._closed
-            ):
-                # The common case, inlined: one read, no nested coroutine.
+            elif self._final_seen:
+                await self._finish()
+                raise StopAsyncIteration
+            elif self._eof:
+                self._incomplete()
+            else:
+                # Read (opening the stream first if need be) until a line is
+                # complete: inline, with no nested coroutine per read.
                 error: OllamaError | None = None
                 try:
+                    response = self._response
+                    if response is None:
+                        response = await self._ensure_open()
                     data = await response.readany()
                     if data:
                         lines = self._splitter.feed(data)
                 except BaseException as exc:
-                    self.close()  # synchronous: a second cancel cannot skip it
+                    # Cancellation, timeouts and broken connections land here;
+                    # closing is synchronous, so a second cancel cannot skip it.
+                    self.close()
                     if not isinstance(exc, Exception) or isinstance(exc, OllamaError):
                         raise
                     error = self._map_exception(exc)
@@ -201,11 +207,6 @@ class Stream(Generic[T]):
                     self._lines = lines
                     self._index = 1
                     line = lines[0]
-            else:
-                next_line = await self._next_line()
-                if next_line is None:
-                    raise StopAsyncIteration
-                line = next_line
             try:
                 chunk = self._decode(line)
             except (
@@ -226,38 +227,6 @@ class Stream(Generic[T]):
         except OllamaError:
             self.close()
             raise
-
-    async def _next_line(self) -> bytes | None:
-        """Read until a line is complete; ``None`` at the end of the stream."""
-        if self._final_seen:
-            await self._finish()
-            return None
-        if self._eof:
-            self._incomplete()
-        error: OllamaError
-        try:
-            response = await self._ensure_open()
-            read = response.readany
-            feed = self._splitter.feed
-            while True:
-                data = await read()
-                if not data:
-                    return self._at_eof()
-                lines = feed(data)
-                if lines:
-                    self._lines = lines
-                    self._index = 1
-                    return lines[0]
-        except BaseException as exc:
-            # Cancellation, timeouts and broken connections all land here;
-            # closing is synchronous, so a second cancel cannot skip it.
-            self.close()
-            if not isinstance(exc, Exception) or isinstance(exc, OllamaError):
-                raise
-            error = self._map_exception(exc)
-        # Raised outside the except block, so the transport's exception (which
-        # may hold the request's headers) is neither cause nor context.
-        raise error
 
     def _at_eof(self) -> bytes:
         self._eof = True

@@ -467,11 +467,9 @@ class _Protocol(ResponseHandler):
             return
         now = self._loop.time()
         self._phase = self._HEAD
-        self._head_due = due = now + first_byte
+        self._head_due = now + first_byte
         self._head_what = (url, first_byte)
-        if self._period is not None:
-            due = min(due, now + self._period)  # so that a body is watched soon
-        self._arm(due)
+        self._arm(self._next_head_check(now))
 
     def expect_body(self) -> None:
         """The head is in: from now on, bound the body's silences."""
@@ -486,6 +484,13 @@ class _Protocol(ResponseHandler):
 
     def head_done(self) -> None:
         self._phase = self._IDLE
+
+    def _next_head_check(self, now: float) -> float:
+        # No later than a read period away, so that the body that follows
+        # is watched on time by the same timer.
+        if self._period is None:
+            return self._head_due
+        return min(self._head_due, now + self._period)
 
     def _arm(self, when: float) -> None:
         watch = self._watch
@@ -502,19 +507,20 @@ class _Protocol(ResponseHandler):
             if now >= self._head_due:
                 self._phase = self._IDLE
                 self._head_expired()
-                return
-            due = self._head_due
-            if self._period is not None:
-                due = min(due, now + self._period)
-            self._watch = self._loop.call_at(due, self._check)
-        elif self._phase == self._BODY and self._body_went_silent():
-            self._phase = self._IDLE
-            exc = aiohttp.SocketTimeoutError("Timeout on reading data from socket")
-            self.set_exception(exc)
-            if self._payload is not None:
-                self._payload.set_exception(exc)
-        elif self._phase == self._BODY and self._period is not None:
-            self._watch = self._loop.call_at(now + self._period, self._check)
+            else:
+                self._watch = self._loop.call_at(
+                    self._next_head_check(now), self._check
+                )
+        elif self._phase == self._BODY:
+            if self._body_went_silent():
+                self._phase = self._IDLE
+                exc = aiohttp.SocketTimeoutError("Timeout on reading data from socket")
+                self.set_exception(exc)
+                if self._payload is not None:
+                    self._payload.set_exception(exc)
+            elif self._phase == self._BODY:  # (the body may just have ended)
+                assert self._period is not None  # expect_body() checked it
+                self._watch = self._loop.call_at(now + self._period, self._check)
 
     def _body_went_silent(self) -> bool:
         payload = self._payload
@@ -575,6 +581,13 @@ class _Request(aiohttp.ClientRequest):
         return response
 
 
+def _check_status(status: int, origin: object) -> None:
+    if not 100 <= status <= 599:
+        raise RemoteProtocolError(
+            f"Ollama at {origin} answered with HTTP status {status}, outside 100-599"
+        )
+
+
 class _Response(aiohttp.ClientResponse):
     """Has the connection's protocol bound the whole response head by
     ``first_byte`` and then the body's silences by ``read``; refuses a status
@@ -583,37 +596,37 @@ class _Response(aiohttp.ClientResponse):
     async def start(self, connection: Any) -> aiohttp.ClientResponse:
         first_byte, read = _head_timeouts.get(asyncio.current_task(), (None, None))
         protocol = connection.protocol
-        if isinstance(protocol, _Protocol):
-            protocol.expect_head(self.url, first_byte, read)
+        if not isinstance(protocol, _Protocol):  # not from our connector
+            await super().start(connection)
+            _check_status(self.status, self.url.origin())
+            return self
+        protocol.expect_head(self.url, first_byte, read)
         try:
             await super().start(connection)
         except BaseException:
-            if isinstance(protocol, _Protocol):
-                protocol.head_done()
+            protocol.head_done()
             raise
-        if isinstance(protocol, _Protocol):
-            if self.content.is_eof():
-                protocol.head_done()
-            else:
-                protocol.expect_body()
-        if not 100 <= self.status <= 599:
-            raise RemoteProtocolError(
-                f"Ollama at {self.url.origin()} answered with HTTP status "
-                f"{self.status}, outside 100-599"
-            )
+        if self.content.is_eof():
+            protocol.head_done()
+        else:
+            protocol.expect_body()
+        _check_status(self.status, self.url.origin())
         return self
 
 
-def _client_timeout(t: Timeout) -> aiohttp.ClientTimeout:
+def _client_timeout(
+    t: Timeout, sock_read: float | None = None
+) -> aiohttp.ClientTimeout:
+    """aiohttp's timeouts for ``t``. No ``sock_read`` by default: on our own
+    connections the protocol bounds the head (first_byte) and the body's
+    silences (read) itself; see _Protocol."""
     return aiohttp.ClientTimeout(
         total=t.total,
         # aiohttp's `connect` covers the wait for a pooled connection plus
         # connecting; `sock_connect` only the latter.
         connect=None if t.pool is None else t.pool + (t.connect or 0),
         sock_connect=t.connect,
-        # Our response class bounds the head (first_byte) and the body's
-        # silences (read) itself; see _Protocol.
-        sock_read=None,
+        sock_read=sock_read,
     )
 
 
@@ -802,7 +815,7 @@ class Transport:
                 )
         except asyncio.CancelledError:
             self._pass_on_wakeup()
-            if not self._closed_under(asyncio.current_task()):
+            if not self._closed_under(task):
                 raise
             # aiohttp cancels the calls waiting for a pooled connection when
             # its session closes; the task itself was not cancelled.
@@ -899,12 +912,7 @@ class Transport:
         responses: the head's deadline covers connecting too (and the wait
         for a pooled connection when ``pool`` is set), and the checks our
         response class makes while reading the head are made here."""
-        timeout = aiohttp.ClientTimeout(
-            total=t.total,
-            connect=None if t.pool is None else t.pool + (t.connect or 0),
-            sock_connect=t.connect,
-            sock_read=t.first_byte,
-        )
+        timeout = _client_timeout(t, sock_read=t.first_byte)
         parts = (t.first_byte, t.connect, t.pool)
         limit = None if t.first_byte is None else sum(p or 0 for p in parts)
         deadline = asyncio.timeout(limit)
@@ -926,12 +934,11 @@ class Transport:
                 f"no response head from Ollama at {self.base_url} within "
                 f"{limit:g} s (Timeout.first_byte + connect + pool)"
             ) from None
-        if not 100 <= response.status <= 599:
+        try:
+            _check_status(response.status, self.base_url)
+        except RemoteProtocolError:
             response.close()
-            raise RemoteProtocolError(
-                f"Ollama at {self.base_url} answered with HTTP status "
-                f"{response.status}, outside 100-599"
-            )
+            raise
         if t.read != t.first_byte:
             # The head is in: from now on `read` bounds the silences.
             connection = response.connection
@@ -945,7 +952,6 @@ class Transport:
     async def _raise_for_status(
         self, response: aiohttp.ClientResponse, status: int
     ) -> None:
-        wrapped = _SessionResponse(response)
         if status < 400:
             # A redirect not followed (disabled, or an upload's).
             response.close()
@@ -955,7 +961,7 @@ class Transport:
                 f"{location[:200]!r}), which was not followed"
                 + ("" if self.follow_redirects else " (follow_redirects=False)")
             )
-        data = await read_error_body(wrapped, self.base_url)
+        data = await read_error_body(_SessionResponse(response), self.base_url)
         raise status_error(status, data, response.headers.get("Retry-After"))
 
     async def aclose(self) -> None:
