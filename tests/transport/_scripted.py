@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ollama_async import AsyncClient
+from ollama_async import AsyncClient, OllamaError
 
 __all__ = [
     "CHUNKED_HEAD",
@@ -307,3 +307,25 @@ def stream_held_open() -> Handler:
             await writer.drain()
 
     return handler
+
+
+def exception_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and everything chained to it (cause and context, suppressed
+    context included), as a traceback would show."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        todo += [item.__cause__, item.__context__]
+    return seen
+
+
+def assert_ours(exc: BaseException) -> None:
+    """One of our errors, with no aiohttp exception anywhere in its chain
+    (they hold the request's headers)."""
+    assert isinstance(exc, OllamaError), repr(exc)
+    for item in exception_chain(exc):
+        assert not type(item).__module__.startswith("aiohttp"), repr(item)

@@ -41,6 +41,7 @@ from ._scripted import (
     Request,
     ServeFn,
     answer,
+    assert_ours,
     client_for,
     keep_alive,
     read_request,
@@ -66,27 +67,6 @@ LINES = [
 ] + [b'{"model":"m","message":{"role":"assistant","content":""},"done":true}\n']
 FULL = NDJSON_HEAD + b"".join(_chunk(line) for line in LINES) + b"0\r\n\r\n"
 CONTENT = "0 1 2 3 4 "
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    """``exc`` and everything chained to it, as a traceback would show."""
-    seen: list[BaseException] = []
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        item = todo.pop()
-        if item is None or any(item is s for s in seen):
-            continue
-        seen.append(item)
-        todo += [item.__cause__, item.__context__]
-    return seen
-
-
-def assert_ours(exc: BaseException) -> None:
-    """One of our errors, with no aiohttp exception anywhere in its chain
-    (they hold the request's headers)."""
-    assert isinstance(exc, OllamaError), repr(exc)
-    for item in _chain(exc):
-        assert not type(item).__module__.startswith("aiohttp"), repr(item)
 
 
 # -- resets, endless lines, bombs -----------------------------------------------------

@@ -43,7 +43,9 @@ from ._scripted import (
     Request,
     ServeFn,
     answer,
+    assert_ours,
     chunk,
+    exception_chain,
     keep_alive,
     read_request,
     response,
@@ -79,23 +81,9 @@ def _assert_clean(*texts: object) -> None:
             assert secret not in repr(text)
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    """``exc`` and everything chained to it, suppressed context included."""
-    seen: list[BaseException] = []
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        item = todo.pop()
-        if item is None or any(item is s for s in seen):
-            continue
-        seen.append(item)
-        todo += [item.__cause__, item.__context__]
-    return seen
-
-
 def _assert_error_clean(exc: BaseException) -> None:
-    assert isinstance(exc, OllamaError), repr(exc)
-    for item in _chain(exc):
-        assert not type(item).__module__.startswith("aiohttp"), repr(item)
+    assert_ours(exc)
+    for item in exception_chain(exc):
         _assert_clean(item, item.args, getattr(item, "__dict__", {}))
 
 
