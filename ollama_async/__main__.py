@@ -1,8 +1,8 @@
-"""``python -m ollama_async``: the ``ollama-async`` command line (see ``_cli``)."""
+"""``python -m ollama_async``: the ``ollama-async`` command line (see ``cli``)."""
 
 import sys
 
-from ._cli import main
+from .cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

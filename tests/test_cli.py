@@ -4,6 +4,7 @@ every command end to end) are in ``test_cli_process.py``."""
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import io
 import json
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from ollama_async import ProgressResponse, __version__
-from ollama_async._cli import (
+from ollama_async.cli._context import (
     EXIT_CONNECTION,
     EXIT_INTERNAL,
     EXIT_OK,
@@ -24,8 +25,9 @@ from ollama_async._cli import (
     CliError,
     describe,
 )
-from ollama_async._cli_format import human_bytes, relative_time
-from ollama_async._cli_models import ProgressView, parse_modelfile
+from ollama_async.cli._format import human_bytes, relative_time
+from ollama_async.cli._main import amain, build_parser
+from ollama_async.cli._models import ProgressView, parse_modelfile
 from ollama_async.testing import FakeOllama
 
 
@@ -53,8 +55,6 @@ class TTY(io.StringIO):
 
 
 async def cli(*argv: str, stdin: str = "", err: io.StringIO | None = None) -> Result:
-    from ollama_async._cli import amain
-
     out, err = io.StringIO(), err or io.StringIO()
     code = await amain(list(argv), stdout=out, stderr=err, stdin=io.StringIO(stdin))
     return Result(code, out.getvalue(), err.getvalue())
@@ -693,16 +693,16 @@ async def test_serve_fake_in_process() -> None:
     import asyncio
 
     from ollama_async import AsyncClient
-    from ollama_async._cli import amain
 
     out = io.StringIO()
-    task = asyncio.create_task(amain(["serve-fake", "--port", "0"], stdout=out))
+    argv = ["serve-fake", "--port", "0", "--server-version", "9.9.9"]
+    task = asyncio.create_task(amain(argv, stdout=out))
     async with asyncio.timeout(5):
         while "listening on" not in out.getvalue():
             await asyncio.sleep(0.01)
     url = out.getvalue().split()[-1]
     async with AsyncClient(url) as client:
-        assert (await client.version()).version == "0.33.0"
+        assert (await client.version()).version == "9.9.9"
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -712,7 +712,71 @@ async def test_serve_fake_port_taken(fake_ollama: FakeOllama) -> None:
     port = fake_ollama.url.rpartition(":")[2]
     result = await cli("serve-fake", "--port", port)
     assert result.code == EXIT_USAGE
-    assert "cannot listen on" in result.err
+    assert result.err.startswith(
+        f"ollama-async: error: cannot listen on 127.0.0.1:{port}: "
+    )
+    assert result.err.count("\n") == 1  # one line, no traceback
+
+
+def _emulator_options(parser: argparse.ArgumentParser) -> set[str]:
+    return {
+        option
+        for group in parser._action_groups
+        if group.title == "emulator options"
+        for action in group._group_actions
+        for option in action.option_strings
+    }
+
+
+def test_both_emulator_entry_points_take_the_same_options() -> None:
+    from ollama_async.testing.__main__ import build_parser as testing_parser
+
+    (commands,) = [
+        action
+        for action in build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+    ]
+    serve_fake = commands.choices["serve-fake"]
+    testing = testing_parser()
+    options = _emulator_options(testing)
+    assert "--fault" in options
+    assert _emulator_options(serve_fake) == options
+    everything = {o for a in serve_fake._actions for o in a.option_strings}
+    assert everything == options | {
+        "-h",
+        "--help",
+        "--json",
+        "--debug",
+        "--no-progress",
+    }
+    assert {o for a in testing._actions for o in a.option_strings} == options | {
+        "-h",
+        "--help",
+    }
+    argv = [
+        "--host", "::1", "--port", "0", "--response-tokens", "0",
+        "--tokens-per-second", "5", "--first-token-delay", "0.5",
+        "--load-delay", "1", "--max-concurrency", "2", "--burst",
+        "--server-version", "9.9.9", "--fault", "status=503", "--fault-seed", "7",
+    ]  # fmt: skip
+    cli_args = vars(build_parser().parse_args(["serve-fake", *argv]))
+    for name, value in vars(testing.parse_args(argv)).items():
+        assert repr(cli_args[name]) == repr(value), name
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["--response-tokens", "-1"], id="negative-tokens"),
+        pytest.param(["--port", "65536"], id="port-too-big"),
+        pytest.param(["--load-delay", "nan"], id="nan-delay"),
+        pytest.param(["--fault", "nope=1"], id="bad-fault"),
+    ],
+)
+async def test_serve_fake_rejects_bad_options(argv: list[str]) -> None:
+    result = await cli("serve-fake", *argv)
+    assert result.code == EXIT_USAGE
+    assert "error: argument" in result.err
 
 
 async def test_demo_uses_a_server_that_answers(fake_ollama: FakeOllama) -> None:

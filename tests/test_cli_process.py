@@ -1,6 +1,7 @@
 """The CLI as a real process (``python -m ollama_async``) against an in-test
 emulator: every command end to end, Ctrl-C during a stream (exit 130, the
-connection closed), SIGTERM, ``serve-fake``, and a batch interrupted and
+connection closed), SIGTERM, ``serve-fake`` (and its options and help, the
+same as ``python -m ollama_async.testing``'s), and a batch interrupted and
 resumed. Subprocesses run with ``asyncio.create_subprocess_exec`` so that this
 test's loop keeps serving the emulator meanwhile."""
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -177,6 +179,80 @@ async def test_serve_fake_until_ctrl_c() -> None:
     rest, _ = await _finish(process)
     assert process.returncode == 0
     assert rest == b"FakeOllama stopped after 2 requests\n"
+
+
+async def test_serve_fake_until_sigterm_with_the_emulators_options() -> None:
+    process = await spawn(
+        None, "serve-fake", "--port", "0", "--server-version", "9.9.9",
+        "--fault", "status=500; path=/api/tags; times=1",
+    )  # fmt: skip
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), timeout=10)
+    url = line.split()[-1].decode()
+    code, _, err = await run(url, "list")
+    assert code == 1, err  # the fault
+    code, out, _ = await run(url, "version")
+    assert "server version is 9.9.9" in out
+    process.terminate()
+    rest, _ = await _finish(process)
+    assert process.returncode == 0
+    assert rest == b"FakeOllama stopped after 2 requests\n"
+
+
+EMULATORS = [
+    pytest.param(["-m", "ollama_async", "serve-fake"], id="ollama-async serve-fake"),
+    pytest.param(["-m", "ollama_async.testing"], id="python -m ollama_async.testing"),
+]
+
+
+def _options(help_text: str) -> set[str]:
+    return set(re.findall(r"(?<![\w-])--?[a-z][\w-]*", help_text))
+
+
+async def test_both_emulator_entry_points_show_the_same_options() -> None:
+    helps = []
+    for param in EMULATORS:
+        (argv,) = param.values
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, *argv, "--help",
+            stdout=asyncio.subprocess.PIPE, env=_env(None),
+        )  # fmt: skip
+        out, _ = await _finish(process)
+        assert process.returncode == 0, param.id
+        assert "emulator options:" in out.decode()
+        helps.append(_options(out.decode().partition("emulator options:")[2]))
+    serve_fake, testing = helps
+    assert serve_fake == testing
+    assert {"--host", "--bind", "--port", "--fault", "--fault-seed"} <= testing
+
+
+async def test_console_script_serve_fake_help() -> None:
+    script = Path(sys.executable).with_name("ollama-async")
+    if not script.exists():
+        pytest.skip("package not installed with its scripts")
+    process = await asyncio.create_subprocess_exec(
+        script, "serve-fake", "--help", stdout=asyncio.subprocess.PIPE, env=_env(None)
+    )
+    out, _ = await _finish(process)
+    assert process.returncode == 0
+    assert b"--max-concurrency" in out
+
+
+@pytest.mark.parametrize("argv", EMULATORS)
+async def test_emulator_on_a_taken_port_exits_2(
+    fake_ollama: FakeOllama, argv: list[str]
+) -> None:
+    port = fake_ollama.url.rpartition(":")[2]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, *argv, "--port", port,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=_env(None),
+    )  # fmt: skip
+    out, err = await _finish(process)
+    assert process.returncode == 2
+    assert out == b""
+    assert f"error: cannot listen on 127.0.0.1:{port}: ".encode() in err
+    assert err.count(b"\n") == 1  # one line, no traceback
 
 
 async def test_batch_interrupted_then_resumed(

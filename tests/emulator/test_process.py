@@ -144,7 +144,8 @@ def modules_after(statement):
 def test_emulator_never_imports_the_client():
     baseline = modules_after("import ollama_async")
     emulator = modules_after(
-        "import ollama_async.testing._server, ollama_async.testing.__main__"
+        "import ollama_async.testing._server, ollama_async.testing._serve, "
+        "ollama_async.testing.__main__"
     )
     # Whatever ollama_async/__init__ imports is the client's business; the
     # emulator's own modules must not add anything from the client side.

@@ -1,13 +1,12 @@
-"""CLI commands ``demo`` (a short tour of the SDK) and ``serve-fake`` (the
-emulator as a server). Public API only; the emulator, which imports aiohttp,
-is imported when one of these runs.
+"""CLI commands on the emulator: ``demo`` (a short tour of the SDK, on a
+server that answers, else on FakeOllama) and ``serve-fake`` (FakeOllama as a
+server, run by ``ollama_async.testing``'s own runner). Public API only; the
+emulator's server (aiohttp.web) is imported when one of these runs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import signal
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,44 +14,19 @@ from typing import Any
 import msgspec
 
 from ollama_async import AsyncClient, OllamaError, Retry, StructuredOutputError, Timeout
+from ollama_async.testing._serve import ServeError, serve
 
-from ._cli import EXIT_OK, CliError, Context
-from ._cli_models import ProgressView
+from ._context import EXIT_OK, CliError, Context
+from ._models import ProgressView
 
 
 async def serve_fake(ctx: Context) -> int:
-    """Serve FakeOllama until Ctrl-C or SIGTERM (exit code 0)."""
-    from ollama_async.testing import FakeOllama
-
-    args = ctx.args
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    if ctx.signals:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):  # Windows
-                loop.add_signal_handler(sig, stop.set)
-    server = FakeOllama(
-        host=args.bind,
-        port=args.port,
-        response_tokens=args.response_tokens,
-        tokens_per_second=args.tokens_per_second,
-        first_token_delay=args.first_token_delay,
-        load_delay=args.load_delay,
-    )
+    """Serve FakeOllama until Ctrl-C or SIGTERM (exit code 0); the same
+    options and run as ``python -m ollama_async.testing``."""
     try:
-        async with server:
-            ctx.write(f"FakeOllama listening on {server.url}")
-            ctx.out.flush()
-            await stop.wait()
-    except OSError as exc:  # the port is taken
-        message = f"cannot listen on {args.bind}:{args.port}: {exc.strerror}"
-        raise CliError(message) from None
-    finally:
-        if ctx.signals:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(NotImplementedError):
-                    loop.remove_signal_handler(sig)
-    ctx.write(f"FakeOllama stopped after {len(server.requests)} requests")
+        await serve(ctx.args, ctx.out, signals=ctx.signals)
+    except ServeError as exc:  # the port is taken
+        raise CliError(str(exc)) from None
     return EXIT_OK
 
 

@@ -21,8 +21,8 @@ from ollama_async import (
     __version__,
 )
 
-from ._cli import EXIT_CONNECTION, EXIT_OK, CliError, Context
-from ._cli_format import human_bytes, parse_value, relative_time, table
+from ._context import EXIT_CONNECTION, EXIT_OK, CliError, Context
+from ._format import human_bytes, parse_value, relative_time, table
 
 # -- listings ---------------------------------------------------------------------
 

@@ -1,19 +1,20 @@
-"""Formatting for the CLI's human-readable output: sizes and times as the
-``ollama`` CLI prints them, aligned tables, and KEY=VALUE / Modelfile values.
-Pure functions; standard library and msgspec only."""
+"""Text in and out of the CLI: sizes and times as the ``ollama`` CLI prints
+them, aligned tables, and the values of arguments (KEY=VALUE options, Modelfile
+values, positive counts). Pure functions; standard library and msgspec only."""
 
 from __future__ import annotations
 
+import argparse
 import datetime
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from ._cli import CliError
+from ._context import CliError
 
 if TYPE_CHECKING:
-    from ._cli import Context
+    from ._context import Context
 
 
 def human_bytes(size: float | None) -> str:
@@ -84,3 +85,14 @@ def key_values(pairs: Sequence[str] | None) -> dict[str, Any] | None:
             raise CliError(f"expected KEY=VALUE, got {pair!r}")
         options[key.strip()] = parse_value(value.strip())
     return options
+
+
+def positive(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
