@@ -42,10 +42,12 @@ from ._errors import (
     TransportError,
     UsageError,
 )
-from ._multihost import HostState, MultiHostClient
+from ._multihost import MultiHostClient
 from ._retry import Retry
+from ._routing import HostState
 from ._stream import Stream
-from ._tools import ToolLoopResult, ToolResult, tool_definition
+from ._tooldefs import tool_definition
+from ._toolloop import ToolLoopResult, ToolResult
 from ._version import __version__
 from .types import (
     ChatResponse,

@@ -31,22 +31,19 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, Self, TypeAlias, TypeV
 
 import msgspec
 
+from . import _args
+from ._errors import RequestError
+
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from ._client import AsyncClient
-    from ._stream import Stream
-    from .types import ChatResponse
-
-__all__ = ["Batch", "BatchResult", "ClientFn", "Items", "chat_request", "run_batch"]
+__all__ = ["Batch", "BatchResult", "Items", "run_batch"]
 
 ReqT = TypeVar("ReqT")
 RespT = TypeVar("RespT")
 
 Items: TypeAlias = Iterable[ReqT] | AsyncIterable[ReqT]
 """What a batch reads its items from."""
-ClientFn: TypeAlias = Callable[["AsyncClient", ReqT], Awaitable[RespT]]
-"""What :meth:`AsyncClient.batch` calls for each item."""
 
 _EXTRA_HINT = "pip install 'ollama-async[progress]'"
 
@@ -197,10 +194,10 @@ class Batch(AsyncIterator[BatchResult[ReqT, RespT]], Generic[ReqT, RespT]):
         progress: bool | Mapping[str, Any] = False,
         total: int | None = None,
     ) -> None:
-        _positive("concurrency", concurrency)
+        _args.positive_int("concurrency", concurrency)
         if window is None:
             window = 2 * concurrency if ordered else concurrency
-        _positive("window", window)
+        _args.positive_int("window", window)
         if total is None and isinstance(items, Sized):
             total = len(items)
         self._fn = fn
@@ -213,8 +210,8 @@ class Batch(AsyncIterator[BatchResult[ReqT, RespT]], Generic[ReqT, RespT]):
         elif isinstance(items, Iterable):
             self._sync = iter(items)
         else:
-            raise TypeError(
-                f"a batch needs an iterable or async iterable, got {type(items)!r}"
+            raise RequestError(
+                f"items must be an iterable or async iterable, got {type(items)!r}"
             )
         self._bar = _progress_bar(progress=progress, total=total)
         self._state: _State[ReqT, RespT] = _State(
@@ -438,23 +435,6 @@ def run_batch(
         progress=progress,
         total=total,
     )
-
-
-async def chat_request(client: AsyncClient, request: Mapping[str, Any]) -> ChatResponse:
-    """One chat call from a mapping of :meth:`AsyncClient.chat` keyword
-    arguments; ``"stream": True`` streams it and folds the chunks."""
-    kwargs = dict(request)
-    if kwargs.pop("stream", False):
-        stream: Stream[ChatResponse] = client.chat(**kwargs, stream=True)
-        async with stream:
-            return await stream.collect()
-    response: ChatResponse = await client.chat(**kwargs)
-    return response
-
-
-def _positive(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
 def _progress_bar(*, progress: bool | Mapping[str, Any], total: int | None) -> Any:

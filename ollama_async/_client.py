@@ -1,69 +1,181 @@
-"""``AsyncClient``: generation, chat and embeddings, the tool loop,
-ollama.com extras and batches; model management comes from
-``_client_models``, lifecycle and plumbing from ``_client_base``. Arguments
-are checked and encoded before anything is sent."""
+"""``AsyncClient``: one coroutine (or ``Stream``) per Ollama endpoint.
+
+The client is configuration, a lifecycle, and a list of endpoint methods.
+Each method checks its arguments (``_args``), builds the request value, and
+hands it to the row of the endpoint table (``_endpoints``) that says how to
+send, decode, end and fold it; retries (``_retry``), streams (``_stream``) and
+the transport (``_transport``) do the rest.
+"""
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+import asyncio
+import copy
+import enum
+import ssl as _ssl
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Mapping,
+    Sequence,
+)
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from pathlib import Path
+from types import TracebackType
+from typing import (
+    IO,
+    Any,
+    Final,
+    Literal,
+    Self,
+    TypeAlias,
+    TypedDict,
+    TypeVar,
+    Unpack,
+    overload,
+)
 
 import msgspec
 
-from . import _convert as conv
-from ._aggregate import fold_chat, fold_generate
-from ._batch import Batch, ClientFn, Items, ReqT, RespT, chat_request, run_batch
-from ._config import resolve_host
-from ._errors import RequestError
-from ._stream import Stream
-from ._tools import ChunkCallback, ToolLoopResult, run_tool_loop
-
-if TYPE_CHECKING:
-    pass
-
-from ._client_base import (
-    DEFAULT_MAX_BODY_SIZE,
-    USE_CLIENT_DEFAULT,
-    FormatArg,
-    MessageArg,
-    OptionsArg,
-    ThinkArg,
-    TimeoutArg,
-    ToolArg,
-    _encode,
+from . import _args
+from . import _endpoints as api
+from ._batch import Batch, Items, run_batch
+from ._config import Limits, Timeout, resolve_host
+from ._endpoints import Endpoint
+from ._errors import DecodeError, NotFoundError, RequestError
+from ._lines import DEFAULT_MAX_LINE_SIZE
+from ._retry import Retry, call_with_retries
+from ._stream import Stream, raise_for_line
+from ._tls import VerifyArg, tls_context
+from ._toolloop import ChunkCallback, ToolLoopResult, run_tool_loop
+from ._transport import (
+    BaseTransport,
+    Session,
+    Transport,
+    default_headers,
+    map_exception,
+    read_body,
 )
-from ._client_models import ModelsMixin
 from .types import (
     ChatRequest,
     ChatResponse,
+    CopyRequest,
+    CreateRequest,
+    DeleteRequest,
     EmbeddingsRequest,
     EmbeddingsResponse,
     EmbedRequest,
     EmbedResponse,
     GenerateRequest,
     GenerateResponse,
+    ListResponse,
+    Message,
+    Options,
+    ProcessResponse,
+    ProgressResponse,
+    PullRequest,
+    PushRequest,
+    ShowRequest,
+    ShowResponse,
+    StatusResponse,
+    Tool,
+    VersionResponse,
     WebFetchRequest,
     WebFetchResponse,
     WebSearchRequest,
     WebSearchResponse,
 )
 
-__all__ = ["DEFAULT_MAX_BODY_SIZE", "AsyncClient"]
+__all__ = [
+    "DEFAULT_MAX_BODY_SIZE",
+    "USE_CLIENT_DEFAULT",
+    "AsyncClient",
+    "ChatKwargs",
+    "ClientFn",
+    "GenerateKwargs",
+    "TimeoutArg",
+    "TransferKwargs",
+]
 
-T = TypeVar("T")
+R = TypeVar("R")
+ReqT = TypeVar("ReqT")
+RespT = TypeVar("RespT")
 
-_decode_chat = msgspec.json.Decoder(ChatResponse).decode
-_decode_generate = msgspec.json.Decoder(GenerateResponse).decode
-_decode_embed = msgspec.json.Decoder(EmbedResponse).decode
-_decode_embeddings = msgspec.json.Decoder(EmbeddingsResponse).decode
-_decode_web_search = msgspec.json.Decoder(WebSearchResponse).decode
-_decode_web_fetch = msgspec.json.Decoder(WebFetchResponse).decode
-_is_done: Callable[[Any], bool] = operator.attrgetter("done")
+DEFAULT_MAX_BODY_SIZE: Final = 256 * 1024 * 1024
+_BLOB_PIECE: Final = 1024 * 1024
+
+_encode = msgspec.json.Encoder().encode
 
 
-class AsyncClient(ModelsMixin):
+class _UseClientDefault(enum.Enum):
+    token = 0
+
+
+USE_CLIENT_DEFAULT: Final = _UseClientDefault.token
+TimeoutArg: TypeAlias = Timeout | float | _UseClientDefault | None
+
+MessageArg: TypeAlias = Message | Mapping[str, Any]
+OptionsArg: TypeAlias = Options | Mapping[str, Any]
+# A type (Struct, dataclass, pydantic model ...) sends its JSON schema.
+FormatArg: TypeAlias = Literal["", "json"] | Mapping[str, Any] | type[Any]
+ThinkArg: TypeAlias = bool | Literal["low", "medium", "high", "max"]
+# A function is described from its signature and docstring (see _tooldefs).
+ToolArg: TypeAlias = Tool | Mapping[str, Any] | Callable[..., Any]
+
+
+# The keyword arguments the `stream` overloads of one method share, written
+# once (PEP 692): type checkers expand them into the overloads' signatures.
+# Each matches the keyword-only parameters of the method's implementation.
+
+
+class GenerateKwargs(TypedDict, total=False):
+    """Keyword arguments of :meth:`AsyncClient.generate` besides ``stream``."""
+
+    system: str | None
+    template: str | None
+    context: Sequence[int] | None
+    think: ThinkArg | None
+    logprobs: bool | None
+    top_logprobs: int | None
+    raw: bool | None
+    format: FormatArg | None
+    images: Sequence[_args.ImageInput] | None
+    options: OptionsArg | None
+    keep_alive: float | str | None
+    truncate: bool | None
+    shift: bool | None
+    width: int | None
+    height: int | None
+    steps: int | None
+    timeout: TimeoutArg
+
+
+class ChatKwargs(TypedDict, total=False):
+    """Keyword arguments of :meth:`AsyncClient.chat` besides ``stream``."""
+
+    tools: Sequence[ToolArg] | None
+    think: ThinkArg | None
+    logprobs: bool | None
+    top_logprobs: int | None
+    format: FormatArg | None
+    options: OptionsArg | None
+    keep_alive: float | str | None
+    truncate: bool | None
+    shift: bool | None
+    timeout: TimeoutArg
+
+
+class TransferKwargs(TypedDict, total=False):
+    """Keyword arguments of :meth:`AsyncClient.pull` and
+    :meth:`AsyncClient.push` besides ``stream``."""
+
+    insecure: bool
+    timeout: TimeoutArg
+
+
+class AsyncClient:
     """An asyncio client for one Ollama server.
 
     ::
@@ -80,7 +192,7 @@ class AsyncClient(ModelsMixin):
     ``session=`` to send through your own ``aiohttp.ClientSession`` instead
     (proxies, tracing); it is then yours to close, and ``limits`` and TLS
     are its connector's business (TLS options with ``session=`` raise
-    ``ValueError``).
+    :class:`RequestError`).
 
     Args:
         auth: ``(username, password)`` sent as HTTP Basic credentials, e.g.
@@ -110,6 +222,232 @@ class AsyncClient(ModelsMixin):
     may be given.
     """
 
+    web_url: str = "https://ollama.com"
+    """Base URL of :meth:`web_search` and :meth:`web_fetch` (ollama.com, as in
+    the official client); set it on a client to use a fake in tests."""
+
+    def __init__(
+        self,
+        host: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: Timeout | float | None = Timeout(),  # noqa: B008 - frozen value
+        limits: Limits = Limits(),  # noqa: B008 - frozen value
+        session: Session | None = None,
+        follow_redirects: bool = True,
+        max_line_size: int = DEFAULT_MAX_LINE_SIZE,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        retry: Retry | None = Retry(),  # noqa: B008 - frozen value
+        ssl: _ssl.SSLContext | None = None,
+        verify: VerifyArg = True,
+        dangerously_skip_tls_verify: bool = False,
+    ) -> None:
+        _args.instance_of("retry", retry, (Retry, type(None)))
+        _args.instance_of("limits", limits, Limits)
+        _args.positive_int("max_line_size", max_line_size)
+        _args.positive_int("max_body_size", max_body_size)
+        base_url = resolve_host(host)
+        merged_headers = default_headers(headers, auth)
+        # Kept for ollama.com's web API when this client talks to ollama.com.
+        self._authorization = next(
+            (v for k, v in merged_headers.items() if k.lower() == "authorization"),
+            None,
+        )
+        ssl = tls_context(
+            ssl=ssl,
+            verify=verify,
+            skip_verify=dangerously_skip_tls_verify,
+            where=base_url,
+            session=session is not None,
+        )
+        self._transport: BaseTransport = Transport(
+            base_url,
+            headers=merged_headers,
+            timeout=Timeout.of(timeout),
+            limits=limits,
+            follow_redirects=follow_redirects,
+            ssl=ssl,
+            session=session,
+        )
+        self._max_line_size = max_line_size
+        self._max_body_size = max_body_size
+        self._retry = retry
+        self._default_timeout: Timeout | None = None  # set by with_options()
+        self._map_exception = partial(map_exception, base_url=self._transport.base_url)
+
+    # -- lifecycle -------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The server's base URL, e.g. ``http://127.0.0.1:11434``."""
+        return self._transport.base_url
+
+    @property
+    def timeout(self) -> Timeout:
+        """The client's default timeouts."""
+        return self._default_timeout or self._transport.timeout
+
+    @property
+    def retry(self) -> Retry | None:
+        """The retry policy of this client (None: no retries)."""
+        return self._retry
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._transport.closed
+
+    async def aclose(self) -> None:
+        """Close the connections (unless the session was passed in). Idempotent."""
+        await self._transport.aclose()
+
+    async def close(self) -> None:
+        """Alias of :meth:`aclose`, the official client's name."""
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.is_closed else "open"
+        return f"<AsyncClient {self.base_url} ({state})>"
+
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        retry: Retry | _UseClientDefault | None = USE_CLIENT_DEFAULT,
+    ) -> Self:
+        """A view of this client with other defaults, sharing its connections
+        (closing either closes both)::
+
+            patient = client.with_options(timeout=Timeout(first_byte=900))
+            await patient.generate("llama3.3:70b", "Hello")
+            await client.with_options(retry=None).chat("llama3.2", msgs)
+        """
+        clone = copy.copy(self)
+        if timeout is not USE_CLIENT_DEFAULT:
+            clone._default_timeout = Timeout.of(timeout)
+        if retry is not USE_CLIENT_DEFAULT:
+            clone._retry = _args.instance_of("retry", retry, (Retry, type(None)))
+        return clone
+
+    # -- sending a row of the endpoint table -----------------------------------
+
+    def _timeout(self, timeout: TimeoutArg) -> Timeout | None:
+        if timeout is USE_CLIENT_DEFAULT:
+            return self._default_timeout
+        return Timeout.of(timeout)
+
+    def _send(
+        self,
+        endpoint: Endpoint[R],
+        request: msgspec.Struct,
+        timeout: TimeoutArg,
+        *,
+        stream: bool,
+    ) -> Coroutine[Any, Any, R] | Stream[R]:
+        """``request`` sent to ``endpoint``: awaited whole, or streamed."""
+        body = _encode(request)
+        # The routing hint comes from the request value; the body is never
+        # decoded again to find it.
+        model: str = getattr(request, "model", "")
+        if stream:
+            return self._stream(endpoint, body, timeout, model=model)
+        return self._call(endpoint, body, timeout, model=model)
+
+    async def _call(
+        self,
+        endpoint: Endpoint[R],
+        body: bytes | None,
+        timeout: TimeoutArg,
+        *,
+        model: str = "",
+        path: str | None = None,
+    ) -> R:
+        """One request and its whole body, retried by the client's policy."""
+        method = endpoint.method
+        path = path or endpoint.path
+        send = self._transport.send
+        limit = self._max_body_size
+        base_url = self._transport.base_url
+        t = self._timeout(timeout)
+        idempotent = endpoint.idempotent
+        loads_model = endpoint.loads_model
+
+        async def attempt() -> bytes:
+            response = await send(
+                method,
+                path,
+                body,
+                timeout=t,
+                idempotent=idempotent,
+                model=model,
+                loads_model=loads_model,
+            )
+            return await read_body(response, limit, base_url)
+
+        data = await call_with_retries(
+            self._retry, attempt, idempotent=idempotent, what=f"{method} {path}"
+        )
+        try:
+            return endpoint.decode(data)
+        except (
+            msgspec.DecodeError,
+            msgspec.ValidationError,
+            UnicodeDecodeError,
+        ) as exc:
+            raise_for_line(data, exc, f"{path} response")
+            raise DecodeError(f"empty {path} response") from exc
+
+    def _stream(
+        self,
+        endpoint: Endpoint[R],
+        body: bytes,
+        timeout: TimeoutArg,
+        *,
+        model: str,
+    ) -> Stream[R]:
+        assert endpoint.is_final is not None and endpoint.fold is not None
+        transport = self._transport
+        transport.check_open()  # a closed client fails here, not at first use
+        send = partial(
+            transport.send,
+            endpoint.method,
+            endpoint.path,
+            body,
+            timeout=self._timeout(timeout),
+            stream=True,
+            idempotent=endpoint.idempotent,
+            model=model,
+            loads_model=endpoint.loads_model,
+        )
+        return Stream(
+            # Retries happen only while opening: once a chunk is out, never.
+            partial(
+                call_with_retries,
+                self._retry,
+                send,
+                idempotent=endpoint.idempotent,
+                what=f"{endpoint.method} {endpoint.path}",
+            ),
+            decode=endpoint.decode,
+            is_final=endpoint.is_final,
+            fold=endpoint.fold,
+            map_exception=self._map_exception,
+            max_line_size=self._max_line_size,
+            what=endpoint.name,
+        )
+
     # -- generate / chat -------------------------------------------------------
 
     @overload
@@ -119,24 +457,8 @@ class AsyncClient(ModelsMixin):
         prompt: str | None = None,
         suffix: str | None = None,
         *,
-        system: str | None = None,
-        template: str | None = None,
-        context: Sequence[int] | None = None,
         stream: Literal[False] = False,
-        think: ThinkArg | None = None,
-        logprobs: bool | None = None,
-        top_logprobs: int | None = None,
-        raw: bool | None = None,
-        format: FormatArg | None = None,
-        images: Sequence[conv.ImageInput] | None = None,
-        options: OptionsArg | None = None,
-        keep_alive: float | str | None = None,
-        truncate: bool | None = None,
-        shift: bool | None = None,
-        width: int | None = None,
-        height: int | None = None,
-        steps: int | None = None,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        **kwargs: Unpack[GenerateKwargs],
     ) -> Coroutine[Any, Any, GenerateResponse]: ...
     @overload
     def generate(
@@ -145,24 +467,8 @@ class AsyncClient(ModelsMixin):
         prompt: str | None = None,
         suffix: str | None = None,
         *,
-        system: str | None = None,
-        template: str | None = None,
-        context: Sequence[int] | None = None,
         stream: Literal[True],
-        think: ThinkArg | None = None,
-        logprobs: bool | None = None,
-        top_logprobs: int | None = None,
-        raw: bool | None = None,
-        format: FormatArg | None = None,
-        images: Sequence[conv.ImageInput] | None = None,
-        options: OptionsArg | None = None,
-        keep_alive: float | str | None = None,
-        truncate: bool | None = None,
-        shift: bool | None = None,
-        width: int | None = None,
-        height: int | None = None,
-        steps: int | None = None,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        **kwargs: Unpack[GenerateKwargs],
     ) -> Stream[GenerateResponse]: ...
     @overload
     def generate(
@@ -171,24 +477,8 @@ class AsyncClient(ModelsMixin):
         prompt: str | None = None,
         suffix: str | None = None,
         *,
-        system: str | None = None,
-        template: str | None = None,
-        context: Sequence[int] | None = None,
         stream: bool,
-        think: ThinkArg | None = None,
-        logprobs: bool | None = None,
-        top_logprobs: int | None = None,
-        raw: bool | None = None,
-        format: FormatArg | None = None,
-        images: Sequence[conv.ImageInput] | None = None,
-        options: OptionsArg | None = None,
-        keep_alive: float | str | None = None,
-        truncate: bool | None = None,
-        shift: bool | None = None,
-        width: int | None = None,
-        height: int | None = None,
-        steps: int | None = None,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        **kwargs: Unpack[GenerateKwargs],
     ) -> Coroutine[Any, Any, GenerateResponse] | Stream[GenerateResponse]: ...
     def generate(
         self,
@@ -205,7 +495,7 @@ class AsyncClient(ModelsMixin):
         top_logprobs: int | None = None,
         raw: bool | None = None,
         format: FormatArg | None = None,
-        images: Sequence[conv.ImageInput] | None = None,
+        images: Sequence[_args.ImageInput] | None = None,
         options: OptionsArg | None = None,
         keep_alive: float | str | None = None,
         truncate: bool | None = None,
@@ -220,47 +510,32 @@ class AsyncClient(ModelsMixin):
         With ``stream=False`` (the default) this is awaited to the whole
         :class:`GenerateResponse`; with ``stream=True`` it returns a
         :class:`Stream` of chunks. An empty prompt loads the model; add
-        ``keep_alive=0`` to unload it.
+        ``keep_alive=0`` to unload it. The keyword arguments are those of
+        :class:`GenerateKwargs`.
         """
-        if context is not None and (
-            isinstance(context, str | bytes)
-            or not all(isinstance(t, int) and not isinstance(t, bool) for t in context)
-        ):
-            raise RequestError("context must be a list of ints")
-        body = _encode(
-            GenerateRequest(
-                model=conv.model_arg(model),
-                stream=conv.bool_arg("stream", stream) is True,
-                prompt=conv.check_str("prompt", prompt),
-                suffix=conv.check_str("suffix", suffix),
-                system=conv.check_str("system", system),
-                template=conv.check_str("template", template),
-                context=conv.opt(None if context is None else list(context)),
-                raw=conv.bool_arg("raw", raw),
-                images=conv.images_arg(images),
-                format=conv.format_arg(format),
-                options=conv.options_arg(options),
-                keep_alive=conv.keep_alive_arg(keep_alive),
-                think=conv.think_arg(think),
-                truncate=conv.bool_arg("truncate", truncate),
-                shift=conv.bool_arg("shift", shift),
-                logprobs=conv.bool_arg("logprobs", logprobs),
-                top_logprobs=conv.int_arg("top_logprobs", top_logprobs, 0, 20),
-                width=conv.int_arg("width", width, 1, 1 << 16),
-                height=conv.int_arg("height", height, 1, 1 << 16),
-                steps=conv.int_arg("steps", steps, 1, 1 << 16),
-            )
+        request = GenerateRequest(
+            model=_args.model_arg(model),
+            stream=_args.bool_arg("stream", stream) is True,
+            prompt=_args.check_str("prompt", prompt),
+            suffix=_args.check_str("suffix", suffix),
+            system=_args.check_str("system", system),
+            template=_args.check_str("template", template),
+            context=_args.context_arg(context),
+            raw=_args.bool_arg("raw", raw),
+            images=_args.images_arg(images),
+            format=_args.format_arg(format),
+            options=_args.options_arg(options),
+            keep_alive=_args.keep_alive_arg(keep_alive),
+            think=_args.think_arg(think),
+            truncate=_args.bool_arg("truncate", truncate),
+            shift=_args.bool_arg("shift", shift),
+            logprobs=_args.bool_arg("logprobs", logprobs),
+            top_logprobs=_args.int_arg("top_logprobs", top_logprobs, 0, 20),
+            width=_args.int_arg("width", width, 1, 1 << 16),
+            height=_args.int_arg("height", height, 1, 1 << 16),
+            steps=_args.int_arg("steps", steps, 1, 1 << 16),
         )
-        if stream:
-            return self._stream(
-                "/api/generate",
-                body,
-                _decode_generate,
-                _is_done,
-                fold_generate,
-                timeout,
-            )
-        return self._call("POST", "/api/generate", body, _decode_generate, timeout)
+        return self._send(api.GENERATE, request, timeout, stream=stream)
 
     @overload
     def chat(
@@ -268,17 +543,8 @@ class AsyncClient(ModelsMixin):
         model: str = "",
         messages: Sequence[MessageArg] | None = None,
         *,
-        tools: Sequence[ToolArg] | None = None,
         stream: Literal[False] = False,
-        think: ThinkArg | None = None,
-        logprobs: bool | None = None,
-        top_logprobs: int | None = None,
-        format: FormatArg | None = None,
-        options: OptionsArg | None = None,
-        keep_alive: float | str | None = None,
-        truncate: bool | None = None,
-        shift: bool | None = None,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        **kwargs: Unpack[ChatKwargs],
     ) -> Coroutine[Any, Any, ChatResponse]: ...
     @overload
     def chat(
@@ -286,17 +552,8 @@ class AsyncClient(ModelsMixin):
         model: str = "",
         messages: Sequence[MessageArg] | None = None,
         *,
-        tools: Sequence[ToolArg] | None = None,
         stream: Literal[True],
-        think: ThinkArg | None = None,
-        logprobs: bool | None = None,
-        top_logprobs: int | None = None,
-        format: FormatArg | None = None,
-        options: OptionsArg | None = None,
-        keep_alive: float | str | None = None,
-        truncate: bool | None = None,
-        shift: bool | None = None,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        **kwargs: Unpack[ChatKwargs],
     ) -> Stream[ChatResponse]: ...
     @overload
     def chat(
@@ -304,17 +561,8 @@ class AsyncClient(ModelsMixin):
         model: str = "",
         messages: Sequence[MessageArg] | None = None,
         *,
-        tools: Sequence[ToolArg] | None = None,
         stream: bool,
-        think: ThinkArg | None = None,
-        logprobs: bool | None = None,
-        top_logprobs: int | None = None,
-        format: FormatArg | None = None,
-        options: OptionsArg | None = None,
-        keep_alive: float | str | None = None,
-        truncate: bool | None = None,
-        shift: bool | None = None,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        **kwargs: Unpack[ChatKwargs],
     ) -> Coroutine[Any, Any, ChatResponse] | Stream[ChatResponse]: ...
     def chat(
         self,
@@ -339,86 +587,24 @@ class AsyncClient(ModelsMixin):
         :class:`ChatResponse`; with ``stream=True`` it returns a
         :class:`Stream` of chunks. Messages, options and tools may be typed
         values or plain dicts. No messages loads the model; add
-        ``keep_alive=0`` to unload it.
+        ``keep_alive=0`` to unload it. The keyword arguments are those of
+        :class:`ChatKwargs`.
         """
-        body = _encode(
-            ChatRequest(
-                model=conv.model_arg(model),
-                stream=conv.bool_arg("stream", stream) is True,
-                messages=conv.messages_arg(messages),
-                tools=conv.tools_arg(tools),
-                format=conv.format_arg(format),
-                options=conv.options_arg(options),
-                keep_alive=conv.keep_alive_arg(keep_alive),
-                think=conv.think_arg(think),
-                truncate=conv.bool_arg("truncate", truncate),
-                shift=conv.bool_arg("shift", shift),
-                logprobs=conv.bool_arg("logprobs", logprobs),
-                top_logprobs=conv.int_arg("top_logprobs", top_logprobs, 0, 20),
-            )
+        request = ChatRequest(
+            model=_args.model_arg(model),
+            stream=_args.bool_arg("stream", stream) is True,
+            messages=_args.messages_arg(messages),
+            tools=_args.tools_arg(tools),
+            format=_args.format_arg(format),
+            options=_args.options_arg(options),
+            keep_alive=_args.keep_alive_arg(keep_alive),
+            think=_args.think_arg(think),
+            truncate=_args.bool_arg("truncate", truncate),
+            shift=_args.bool_arg("shift", shift),
+            logprobs=_args.bool_arg("logprobs", logprobs),
+            top_logprobs=_args.int_arg("top_logprobs", top_logprobs, 0, 20),
         )
-        if stream:
-            return self._stream(
-                "/api/chat", body, _decode_chat, _is_done, fold_chat, timeout
-            )
-        return self._call("POST", "/api/chat", body, _decode_chat, timeout)
-
-    # -- embeddings ------------------------------------------------------------
-
-    async def embed(
-        self,
-        model: str = "",
-        input: str | Sequence[str] = "",
-        truncate: bool | None = None,  # noqa: FBT001 - the official signature
-        options: OptionsArg | None = None,
-        keep_alive: float | str | None = None,
-        dimensions: int | None = None,
-        *,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
-    ) -> EmbedResponse:
-        """Embed one text or a list of texts (one normalised vector each)."""
-        if not isinstance(input, str):
-            items: object = input  # callers may pass anything at run time
-            if not isinstance(items, list | tuple) or not all(
-                isinstance(item, str) for item in items
-            ):
-                raise RequestError("input must be a str or a list of str")
-            input = list(items)
-        body = _encode(
-            EmbedRequest(
-                model=conv.model_arg(model),
-                input=input,
-                truncate=conv.bool_arg("truncate", truncate),
-                dimensions=conv.int_arg("dimensions", dimensions, 1, 1 << 20),
-                options=conv.options_arg(options),
-                keep_alive=conv.keep_alive_arg(keep_alive),
-            )
-        )
-        return await self._call("POST", "/api/embed", body, _decode_embed, timeout)
-
-    async def embeddings(
-        self,
-        model: str = "",
-        prompt: str | None = None,
-        options: OptionsArg | None = None,
-        keep_alive: float | str | None = None,
-        *,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
-    ) -> EmbeddingsResponse:
-        """Legacy single embedding (not normalised); prefer :meth:`embed`."""
-        body = _encode(
-            EmbeddingsRequest(
-                model=conv.model_arg(model),
-                prompt=conv.check_str("prompt", prompt),
-                options=conv.options_arg(options),
-                keep_alive=conv.keep_alive_arg(keep_alive),
-            )
-        )
-        return await self._call(
-            "POST", "/api/embeddings", body, _decode_embeddings, timeout
-        )
-
-    # -- tool loop -------------------------------------------------------------
+        return self._send(api.CHAT, request, timeout, stream=stream)
 
     async def chat_with_tools(
         self,
@@ -461,54 +647,336 @@ class AsyncClient(ModelsMixin):
             MaxToolRoundsError: the model still called tools in round
                 ``max_rounds``; it carries the conversation so far.
         """
-        return await run_tool_loop(
-            self,
+        chat_round = partial(
+            self.chat,
             model,
+            think=think,
+            format=format,
+            options=options,
+            keep_alive=keep_alive,
+            logprobs=logprobs,
+            top_logprobs=top_logprobs,
+            truncate=truncate,
+            shift=shift,
+            timeout=timeout,
+        )
+        return await run_tool_loop(
+            chat_round,
             messages,
             tools=tools,
             max_rounds=max_rounds,
             raise_tool_errors=raise_tool_errors,
             on_chunk=on_chunk,
-            chat_kwargs={
-                "think": think,
-                "format": format,
-                "options": options,
-                "keep_alive": keep_alive,
-                "logprobs": logprobs,
-                "top_logprobs": top_logprobs,
-                "truncate": truncate,
-                "shift": shift,
-                "timeout": timeout,
-            },
         )
+
+    # -- embeddings ------------------------------------------------------------
+
+    async def embed(
+        self,
+        model: str = "",
+        input: str | Sequence[str] = "",
+        truncate: bool | None = None,  # noqa: FBT001 - the official signature
+        options: OptionsArg | None = None,
+        keep_alive: float | str | None = None,
+        dimensions: int | None = None,
+        *,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+    ) -> EmbedResponse:
+        """Embed one text or a list of texts (one normalised vector each)."""
+        request = EmbedRequest(
+            model=_args.model_arg(model),
+            input=_args.texts_arg("input", input),
+            truncate=_args.bool_arg("truncate", truncate),
+            dimensions=_args.int_arg("dimensions", dimensions, 1, 1 << 20),
+            options=_args.options_arg(options),
+            keep_alive=_args.keep_alive_arg(keep_alive),
+        )
+        return await self._call(
+            api.EMBED, _encode(request), timeout, model=request.model
+        )
+
+    async def embeddings(
+        self,
+        model: str = "",
+        prompt: str | None = None,
+        options: OptionsArg | None = None,
+        keep_alive: float | str | None = None,
+        *,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+    ) -> EmbeddingsResponse:
+        """Legacy single embedding (not normalised); prefer :meth:`embed`."""
+        request = EmbeddingsRequest(
+            model=_args.model_arg(model),
+            prompt=_args.check_str("prompt", prompt),
+            options=_args.options_arg(options),
+            keep_alive=_args.keep_alive_arg(keep_alive),
+        )
+        return await self._call(
+            api.EMBEDDINGS, _encode(request), timeout, model=request.model
+        )
+
+    # -- pull / push / create --------------------------------------------------
+
+    @overload
+    def pull(
+        self,
+        model: str,
+        *,
+        stream: Literal[False] = False,
+        **kwargs: Unpack[TransferKwargs],
+    ) -> Coroutine[Any, Any, ProgressResponse]: ...
+    @overload
+    def pull(
+        self, model: str, *, stream: Literal[True], **kwargs: Unpack[TransferKwargs]
+    ) -> Stream[ProgressResponse]: ...
+    @overload
+    def pull(
+        self, model: str, *, stream: bool, **kwargs: Unpack[TransferKwargs]
+    ) -> Coroutine[Any, Any, ProgressResponse] | Stream[ProgressResponse]: ...
+    def pull(
+        self,
+        model: str,
+        *,
+        insecure: bool = False,
+        stream: bool = False,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+    ) -> Coroutine[Any, Any, ProgressResponse] | Stream[ProgressResponse]:
+        """Download a model from its registry, with progress lines when
+        streamed; the last one has ``status == "success"``."""
+        request = PullRequest(
+            model=_args.model_arg(model),
+            stream=_args.bool_arg("stream", stream) is True,
+            insecure=_args.bool_arg("insecure", insecure or None),
+        )
+        return self._send(api.PULL, request, timeout, stream=stream)
+
+    @overload
+    def push(
+        self,
+        model: str,
+        *,
+        stream: Literal[False] = False,
+        **kwargs: Unpack[TransferKwargs],
+    ) -> Coroutine[Any, Any, ProgressResponse]: ...
+    @overload
+    def push(
+        self, model: str, *, stream: Literal[True], **kwargs: Unpack[TransferKwargs]
+    ) -> Stream[ProgressResponse]: ...
+    @overload
+    def push(
+        self, model: str, *, stream: bool, **kwargs: Unpack[TransferKwargs]
+    ) -> Coroutine[Any, Any, ProgressResponse] | Stream[ProgressResponse]: ...
+    def push(
+        self,
+        model: str,
+        *,
+        insecure: bool = False,
+        stream: bool = False,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+    ) -> Coroutine[Any, Any, ProgressResponse] | Stream[ProgressResponse]:
+        """Upload a model (``namespace/model:tag``) to its registry."""
+        request = PushRequest(
+            model=_args.model_arg(model),
+            stream=_args.bool_arg("stream", stream) is True,
+            insecure=_args.bool_arg("insecure", insecure or None),
+        )
+        return self._send(api.PUSH, request, timeout, stream=stream)
+
+    # create's parameters are positional in the official client, so its
+    # overloads must spell them out: PEP 692 covers keyword arguments only.
+    @overload
+    def create(
+        self,
+        model: str,
+        quantize: str | None = None,
+        from_: str | None = None,
+        files: Mapping[str, str] | None = None,
+        adapters: Mapping[str, str] | None = None,
+        template: str | None = None,
+        license: str | Sequence[str] | None = None,
+        system: str | None = None,
+        parameters: OptionsArg | None = None,
+        messages: Sequence[MessageArg] | None = None,
+        *,
+        stream: Literal[False] = False,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+    ) -> Coroutine[Any, Any, ProgressResponse]: ...
+    @overload
+    def create(
+        self,
+        model: str,
+        quantize: str | None = None,
+        from_: str | None = None,
+        files: Mapping[str, str] | None = None,
+        adapters: Mapping[str, str] | None = None,
+        template: str | None = None,
+        license: str | Sequence[str] | None = None,
+        system: str | None = None,
+        parameters: OptionsArg | None = None,
+        messages: Sequence[MessageArg] | None = None,
+        *,
+        stream: Literal[True],
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+    ) -> Stream[ProgressResponse]: ...
+    @overload
+    def create(
+        self,
+        model: str,
+        quantize: str | None = None,
+        from_: str | None = None,
+        files: Mapping[str, str] | None = None,
+        adapters: Mapping[str, str] | None = None,
+        template: str | None = None,
+        license: str | Sequence[str] | None = None,
+        system: str | None = None,
+        parameters: OptionsArg | None = None,
+        messages: Sequence[MessageArg] | None = None,
+        *,
+        stream: bool,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+    ) -> Coroutine[Any, Any, ProgressResponse] | Stream[ProgressResponse]: ...
+    def create(
+        self,
+        model: str,
+        quantize: str | None = None,
+        from_: str | None = None,
+        files: Mapping[str, str] | None = None,
+        adapters: Mapping[str, str] | None = None,
+        template: str | None = None,
+        license: str | Sequence[str] | None = None,
+        system: str | None = None,
+        parameters: OptionsArg | None = None,
+        messages: Sequence[MessageArg] | None = None,
+        *,
+        stream: bool = False,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+    ) -> Coroutine[Any, Any, ProgressResponse] | Stream[ProgressResponse]:
+        """Create a model from an existing one (``from_``) or from uploaded
+        blobs (``files``: file name -> ``sha256:`` digest, see
+        :meth:`create_blob`)."""
+        if from_ is None and files is None:
+            raise RequestError("create needs from_ (a model) or files (blob digests)")
+        request = CreateRequest(
+            model=_args.model_arg(model),
+            stream=_args.bool_arg("stream", stream) is True,
+            from_=_args.opt(None if from_ is None else _args.model_arg(from_, "from_")),
+            files=_args.blob_digests("files", files),
+            adapters=_args.blob_digests("adapters", adapters),
+            template=_args.check_str("template", template),
+            license=_args.license_arg(license),
+            system=_args.check_str("system", system),
+            parameters=_args.options_arg(parameters, "parameters"),
+            messages=_args.messages_arg(messages),
+            quantize=_args.check_str("quantize", quantize),
+        )
+        return self._send(api.CREATE, request, timeout, stream=stream)
+
+    # -- blobs -----------------------------------------------------------------
+
+    async def blob_exists(
+        self, digest: str, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT
+    ) -> bool:
+        """Whether the server has the blob ``sha256:<64 hex>``."""
+        path = api.BLOB.path.format(digest=_args.blob_digest(digest))
+        try:
+            await self._call(api.BLOB, None, timeout, path=path)
+        except NotFoundError:
+            return False
+        return True
+
+    async def create_blob(
+        self, path: str | Path, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT
+    ) -> str:
+        """Upload a file as a blob unless the server has it; return its digest.
+
+        The file is hashed and uploaded in 1 MiB pieces, never held in memory.
+        """
+        file = Path(path)
+        digest = await asyncio.to_thread(_args.file_digest, file)
+        if await self.blob_exists(digest, timeout=timeout):
+            return digest
+        # Not through _call: a streamed upload cannot be replayed by a retry.
+        response = await self._transport.send(
+            api.BLOB_UPLOAD.method,
+            api.BLOB_UPLOAD.path.format(digest=digest),
+            _file_pieces(file),
+            timeout=self._timeout(timeout),
+            content_type="application/octet-stream",
+            idempotent=api.BLOB_UPLOAD.idempotent,
+        )
+        await read_body(response, self._max_body_size, self._transport.base_url)
+        return digest
+
+    # -- model management ------------------------------------------------------
+
+    async def list(self, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT) -> ListResponse:
+        """The installed models (``GET /api/tags``)."""
+        return await self._call(api.LIST, None, timeout)
+
+    async def show(
+        self,
+        model: str,
+        *,
+        verbose: bool | None = None,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+    ) -> ShowResponse:
+        """Details of a model: Modelfile, parameters, template, capabilities."""
+        request = ShowRequest(
+            model=_args.model_arg(model), verbose=_args.bool_arg("verbose", verbose)
+        )
+        return await self._call(
+            api.SHOW, _encode(request), timeout, model=request.model
+        )
+
+    async def copy(
+        self, source: str, destination: str, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT
+    ) -> StatusResponse:
+        """Copy a model under a new name."""
+        request = CopyRequest(
+            source=_args.model_arg(source, "source"),
+            destination=_args.model_arg(destination, "destination"),
+        )
+        return await self._call(api.COPY, _encode(request), timeout)
+
+    async def delete(
+        self, model: str, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT
+    ) -> StatusResponse:
+        """Delete a model."""
+        request = DeleteRequest(model=_args.model_arg(model))
+        return await self._call(api.DELETE, _encode(request), timeout)
+
+    async def ps(self, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT) -> ProcessResponse:
+        """The models loaded in memory."""
+        return await self._call(api.PS, None, timeout)
+
+    async def version(
+        self, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT
+    ) -> VersionResponse:
+        """The server's version."""
+        return await self._call(api.VERSION, None, timeout)
 
     # -- ollama.com ------------------------------------------------------------
 
-    web_url: str = "https://ollama.com"
-    """Base URL of :meth:`web_search` and :meth:`web_fetch` (ollama.com, as in
-    the official client); set it on a client to use a fake in tests."""
-
     async def _web_call(
         self,
-        path: str,
-        body: bytes,
-        decode: Callable[[bytes], T],
+        endpoint: Endpoint[R],
+        request: msgspec.Struct,
         api_key: str | None,
         timeout: TimeoutArg,
-    ) -> T:
+    ) -> R:
         web_url = resolve_host(self.web_url)
         if api_key is None and self._authorization and self.base_url == web_url:
             # A client made for ollama.com with its own Authorization header
             # (the official client's way) authorises the web API too.
             authorization = self._authorization
         else:
-            authorization = conv.web_authorization(path.rpartition("/")[2], api_key)
+            authorization = _args.web_authorization(endpoint.name, api_key)
         async with AsyncClient(
             web_url,
             headers={"Authorization": authorization},
             timeout=self._timeout(timeout) or self.timeout,
         ) as web:
-            return await web._call("POST", path, body, decode, USE_CLIENT_DEFAULT)
+            return await web._call(endpoint, _encode(request), USE_CLIENT_DEFAULT)
 
     async def web_search(
         self,
@@ -530,17 +998,11 @@ class AsyncClient(ModelsMixin):
             RequestError: no API key, an empty query, or ``max_results``
                 outside 1-10; nothing was sent.
         """
-        if not isinstance(query, str) or not query.strip():
-            raise RequestError("web_search needs a non-empty query")
-        body = _encode(
-            WebSearchRequest(
-                query=query,
-                max_results=conv.int_arg("max_results", max_results, 1, 10),
-            )
+        request = WebSearchRequest(
+            query=_args.non_empty_str("query", query),
+            max_results=_args.int_arg("max_results", max_results, 1, 10),
         )
-        return await self._web_call(
-            "/api/web_search", body, _decode_web_search, api_key, timeout
-        )
+        return await self._web_call(api.WEB_SEARCH, request, api_key, timeout)
 
     async def web_fetch(
         self,
@@ -551,12 +1013,8 @@ class AsyncClient(ModelsMixin):
     ) -> WebFetchResponse:
         """Fetch a web page as text (title, content, links) through ollama.com's
         API; the key as for :meth:`web_search`."""
-        if not isinstance(url, str) or not url.strip():
-            raise RequestError("web_fetch needs a URL")
-        body = _encode(WebFetchRequest(url=url))
-        return await self._web_call(
-            "/api/web_fetch", body, _decode_web_fetch, api_key, timeout
-        )
+        request = WebFetchRequest(url=_args.non_empty_str("url", url))
+        return await self._web_call(api.WEB_FETCH, request, api_key, timeout)
 
     # -- batches ---------------------------------------------------------------
 
@@ -613,7 +1071,7 @@ class AsyncClient(ModelsMixin):
         """
         return run_batch(
             requests,
-            partial(fn or chat_request, self),
+            partial(fn or _chat_request, self),
             concurrency=concurrency,
             ordered=ordered,
             window=window,
@@ -621,3 +1079,30 @@ class AsyncClient(ModelsMixin):
             progress=progress,
             total=total,
         )
+
+
+ClientFn: TypeAlias = Callable[[AsyncClient, ReqT], Awaitable[RespT]]
+"""What :meth:`AsyncClient.batch` calls for each item."""
+
+
+async def _chat_request(
+    client: AsyncClient, request: Mapping[str, Any]
+) -> ChatResponse:
+    """One chat call from a mapping of :meth:`AsyncClient.chat` keyword
+    arguments; ``"stream": True`` streams it and folds the chunks."""
+    kwargs = dict(request)
+    if kwargs.pop("stream", False):
+        stream: Stream[ChatResponse] = client.chat(**kwargs, stream=True)
+        async with stream:
+            return await stream.collect()
+    response: ChatResponse = await client.chat(**kwargs)
+    return response
+
+
+async def _file_pieces(path: Path) -> AsyncIterator[bytes]:
+    file: IO[bytes] = await asyncio.to_thread(path.open, "rb")
+    try:
+        while piece := await asyncio.to_thread(file.read, _BLOB_PIECE):
+            yield piece
+    finally:
+        file.close()

@@ -4,11 +4,11 @@ of ``OLLAMA_HOST`` into a base URL. Pure; must not import aiohttp."""
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 import re
 from dataclasses import dataclass
 
+from . import _args
 from ._errors import RequestError
 
 __all__ = ["DEFAULT_HOST", "Limits", "Timeout", "resolve_host"]
@@ -20,17 +20,6 @@ _SCHEME_PORTS = {"http": 80, "https": 443}
 _HOSTNAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?")
 # Path prefix characters that cannot change the request's target.
 _PATH = re.compile(r"(?:/[A-Za-z0-9._~!$&'()*+,;=:@%-]*)*")
-
-
-def _check_seconds(name: str, value: float | None) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a number of seconds or None, got {value!r}")
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(
-            f"{name} must be a positive finite number or None, got {value!r}"
-        )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -58,7 +47,7 @@ class Timeout:
 
     def __post_init__(self) -> None:
         for name in ("connect", "first_byte", "read", "total", "pool"):
-            _check_seconds(name, getattr(self, name))
+            _args.seconds(name, getattr(self, name))
 
     @classmethod
     def of(cls, value: Timeout | float | None) -> Timeout:
@@ -84,14 +73,8 @@ class Limits:
 
     def __post_init__(self) -> None:
         for name in ("max_connections", "max_connections_per_host"):
-            value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 1
-            ):
-                raise ValueError(
-                    f"{name} must be a positive int or None, got {value!r}"
-                )
-        _check_seconds("keepalive_expiry", self.keepalive_expiry)
+            _args.positive_int(name, getattr(self, name), optional=True)
+        _args.seconds("keepalive_expiry", self.keepalive_expiry)
 
 
 def _bracket_ipv6(host: str, original: str) -> str:

@@ -9,6 +9,7 @@ place: JSON treats it as whitespace.
 
 from __future__ import annotations
 
+from . import _args
 from ._errors import LineTooLongError
 
 __all__ = ["DEFAULT_MAX_LINE_SIZE", "LineSplitter"]
@@ -26,9 +27,7 @@ class LineSplitter:
     __slots__ = ("_max", "_pending", "_pending_size")
 
     def __init__(self, max_line_size: int = DEFAULT_MAX_LINE_SIZE) -> None:
-        if max_line_size < 1:
-            raise ValueError(f"max_line_size must be positive, got {max_line_size}")
-        self._max = max_line_size
+        self._max = _args.positive_int("max_line_size", max_line_size)
         self._pending: list[bytes] = []
         self._pending_size = 0
 

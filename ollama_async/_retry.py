@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
+from . import _args
 from ._errors import (
     ConnectError,
     ConnectTimeout,
@@ -60,18 +61,11 @@ class Retry:
     was complete (e.g. a server restarted mid-answer)."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.attempts, bool) or not isinstance(self.attempts, int):
-            raise TypeError(f"attempts must be an int, got {self.attempts!r}")
-        if self.attempts < 1:
-            raise ValueError(f"attempts must be at least 1, got {self.attempts}")
+        _args.positive_int("attempts", self.attempts)
         for name in ("backoff", "max_backoff", "max_retry_after"):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or value < 0
-            ):
-                raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+            _args.seconds(
+                name, getattr(self, name), optional=False, zero=True, infinite=True
+            )
         object.__setattr__(self, "statuses", frozenset(self.statuses))
 
     @classmethod

@@ -8,14 +8,19 @@ one may be given; turning verification off is logged.
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl as _ssl
+from typing import Final
 
-from ._retry import logger
+from . import _args
+from ._errors import RequestError
 
 __all__ = ["VerifyArg", "tls_context"]
 
 VerifyArg = bool | str | os.PathLike[str] | _ssl.SSLContext
+
+logger: Final = logging.getLogger("ollama_async")
 
 
 def tls_context(
@@ -30,8 +35,7 @@ def tls_context(
     the default one (certificates checked against the system's CAs).
     ``session``: the client sends through a caller's aiohttp session, whose
     connector owns TLS, so no option may be given."""
-    if ssl is not None and not isinstance(ssl, _ssl.SSLContext):
-        raise TypeError(f"ssl must be an ssl.SSLContext, got {type(ssl).__name__}")
+    _args.instance_of("ssl", ssl, (_ssl.SSLContext, type(None)))
     given = [
         name
         for name, used in (
@@ -42,12 +46,12 @@ def tls_context(
         if used
     ]
     if session and given:
-        raise ValueError(
+        raise RequestError(
             "TLS options do not apply with session=: configure TLS on the "
             "session's connector (aiohttp.TCPConnector(ssl=...))"
         )
     if len(given) > 1:
-        raise ValueError(f"pass only one of {', '.join(given)}")
+        raise RequestError(f"pass only one of {', '.join(given)}")
     if ssl is not None:
         return ssl
     if isinstance(verify, _ssl.SSLContext):
@@ -65,7 +69,7 @@ def tls_context(
         return None
     if isinstance(verify, str | os.PathLike):
         return _trusting(os.fspath(verify))
-    raise TypeError(
+    raise RequestError(
         "verify must be a bool, a CA bundle path or an ssl.SSLContext, "
         f"got {type(verify).__name__}"
     )
@@ -80,8 +84,8 @@ def _trusting(path: str) -> _ssl.SSLContext:
             return _ssl.create_default_context(capath=path)
         return _ssl.create_default_context(cafile=path)
     except FileNotFoundError:
-        raise ValueError(f"verify={path!r}: no such CA file or directory") from None
+        raise RequestError(f"verify={path!r}: no such CA file or directory") from None
     except (OSError, _ssl.SSLError) as exc:
-        raise ValueError(
+        raise RequestError(
             f"verify={path!r}: cannot load CA certificates ({exc})"
         ) from None

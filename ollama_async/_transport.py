@@ -37,13 +37,14 @@ import urllib.request
 from collections.abc import AsyncIterable, Mapping
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeAlias
 
 import aiohttp
 from aiohttp.client_proto import ResponseHandler
 from multidict import CIMultiDict
 from yarl import URL
 
+from . import _args
 from ._config import Limits, Timeout
 from ._errors import (
     AuthenticationError,
@@ -74,6 +75,7 @@ __all__ = [
     "MAX_ERROR_BODY",
     "BaseTransport",
     "Response",
+    "Session",
     "Transport",
     "default_headers",
     "map_exception",
@@ -82,6 +84,10 @@ __all__ = [
     "status_error",
     "user_agent",
 ]
+
+Session: TypeAlias = aiohttp.ClientSession
+"""A caller's session, for ``AsyncClient(session=...)``: the type is named
+here so that no other module imports aiohttp."""
 
 # An error body is read for its message only; a hostile server cannot make us
 # buffer more than this.
@@ -123,18 +129,10 @@ def default_headers(
     ``OLLAMA_API_KEY`` a bearer token unless either set ``Authorization``."""
     merged = {"user-agent": ("User-Agent", user_agent())}
     for name, value in (headers or {}).items():
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise RequestError(f"header {name!r} must map a str to a str")
-        if (
-            not name
-            or any(c in name for c in " \t:\r\n\0")
-            or any(c in value for c in "\r\n\0")
-        ):
-            raise RequestError(f"header {name!r} has an invalid name or value")
-        merged[name.lower()] = (name, value)
+        merged[name.lower()] = _args.header(name, value)
     if auth is not None:
         if "authorization" in merged:
-            raise ValueError("pass auth= or an Authorization header, not both")
+            raise RequestError("pass auth= or an Authorization header, not both")
         merged["authorization"] = ("Authorization", _basic_credentials(auth))
     api_key = os.environ.get("OLLAMA_API_KEY")
     if api_key and "authorization" not in merged:
@@ -146,15 +144,7 @@ def _basic_credentials(auth: object) -> str:
     """``Basic base64(user:password)`` (RFC 7617, UTF-8), as httpx sends for
     ``auth=(user, password)``; e.g. for Ollama behind a reverse proxy that
     asks for a login."""
-    if (
-        not isinstance(auth, tuple)
-        or len(auth) != 2
-        or not all(isinstance(part, str) for part in auth)
-    ):
-        raise TypeError("auth must be a (username, password) tuple of str")
-    user, password = auth
-    if ":" in user:
-        raise ValueError("auth: a username may not contain ':' (RFC 7617)")
+    user, password = _args.basic_auth(auth)
     token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
     return f"Basic {token}"
 
@@ -329,6 +319,8 @@ class BaseTransport(Protocol):
         content_type: str | None = None,
         stream: bool = False,
         idempotent: bool = True,
+        model: str = "",
+        loads_model: bool = False,
     ) -> Response: ...
     async def aclose(self) -> None: ...
 
@@ -780,10 +772,13 @@ class Transport:
         content_type: str | None = None,
         stream: bool = False,
         idempotent: bool = True,
+        model: str = "",
+        loads_model: bool = False,
     ) -> Response:
         """Send a request; return the response once its head arrived with a
         status below 400 (after redirects). ``idempotent`` is the retry
-        policy's business, not the transport's: nothing is re-sent here."""
+        policy's business, not the transport's: nothing is re-sent here.
+        ``model`` and ``loads_model`` are routing hints, unused by one host."""
         session = self.session()
         t = timeout or self.timeout
         client_timeout = self._timeouts.get(t)

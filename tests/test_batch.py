@@ -501,7 +501,7 @@ def test_bad_limits(kwargs: dict[str, Any]) -> None:
 
 
 def test_not_iterable() -> None:
-    with pytest.raises(TypeError, match="iterable"):
+    with pytest.raises(RequestError, match="iterable"):
         run_batch(42, echo)  # type: ignore[arg-type]
 
 

@@ -361,9 +361,9 @@ async def test_basic_auth_as_the_official_client_takes_it(
     [
         ({"auth": ("a", "b"), "headers": {"authorization": "x"}}, ValueError, "both"),
         ({"auth": ("a:b", "c")}, ValueError, "':'"),
-        ({"auth": ["a", "b"]}, TypeError, "tuple of str"),
-        ({"auth": ("a",)}, TypeError, "tuple of str"),
-        ({"auth": ("a", 1)}, TypeError, "tuple of str"),
+        ({"auth": ["a", "b"]}, RequestError, "tuple of str"),
+        ({"auth": ("a",)}, RequestError, "tuple of str"),
+        ({"auth": ("a", 1)}, RequestError, "tuple of str"),
     ],
 )
 def test_bad_auth_is_refused(

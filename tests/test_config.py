@@ -226,14 +226,14 @@ def test_timeout_rejects_bad_numbers(field: str, value: float) -> None:
     [pytest.param("5", id="str"), pytest.param(True, id="bool")],
 )
 def test_timeout_rejects_non_numbers(field: str, value: object) -> None:
-    with pytest.raises(TypeError, match=field):
+    with pytest.raises(RequestError, match=field):
         Timeout(**{field: value})
 
 
 def test_timeout_of_rejects_bad_values() -> None:
     with pytest.raises(ValueError):
         Timeout.of(0)
-    with pytest.raises(TypeError):
+    with pytest.raises(RequestError):
         Timeout.of("5")  # type: ignore[arg-type]
 
 
@@ -280,7 +280,7 @@ def test_limits_reject_bad_values(kwargs: dict[str, object]) -> None:
 
 
 def test_client_rejects_non_limits() -> None:
-    with pytest.raises(TypeError, match="Limits"):
+    with pytest.raises(RequestError, match="Limits"):
         AsyncClient(limits={"max_connections": 1})  # type: ignore[arg-type]
 
 

@@ -106,7 +106,7 @@ async def test_a_missing_key_raises_before_sending(
         pytest.param(lambda c: c.web_search(""), "query", id="empty-query"),
         pytest.param(lambda c: c.web_search("x", 0), "max_results", id="zero"),
         pytest.param(lambda c: c.web_search("x", 11), "max_results", id="eleven"),
-        pytest.param(lambda c: c.web_fetch(""), "URL", id="empty-url"),
+        pytest.param(lambda c: c.web_fetch(""), "url", id="empty-url"),
         pytest.param(
             lambda c: c.web_fetch("https://x", api_key=""), "api_key", id="blank-key"
         ),

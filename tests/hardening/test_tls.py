@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from ollama_async import AsyncClient, ConnectError, MultiHostClient
+from ollama_async import AsyncClient, ConnectError, MultiHostClient, RequestError
 
 trustme = pytest.importorskip("trustme")
 
@@ -126,9 +126,9 @@ def test_tls_options_are_checked_before_anything_is_sent(tmp_path: Path) -> None
         AsyncClient("https://h", verify=str(tmp_path / "missing.pem"))
     with pytest.raises(ValueError, match="cannot load CA certificates"):
         AsyncClient("https://h", verify=str(garbage))
-    with pytest.raises(TypeError, match="verify must be"):
+    with pytest.raises(RequestError, match="verify must be"):
         AsyncClient("https://h", verify=1)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"ssl must be an ssl\.SSLContext"):
+    with pytest.raises(RequestError, match=r"ssl must be ssl\.SSLContext"):
         AsyncClient("https://h", ssl=False)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="only one of ssl=, verify="):
         AsyncClient("https://h", ssl=ssl.create_default_context(), verify=False)

@@ -1,13 +1,18 @@
-"""Argument checking and conversion, run before anything is sent: every bad
-argument raises :class:`RequestError` naming what was wrong. Must not import
-aiohttp."""
+"""Every argument check, run before anything is sent: a bad argument raises
+:class:`RequestError` naming the parameter and what was wrong. Endpoint
+arguments are also converted here to what goes on the wire (images to base64,
+functions to tool definitions, types to JSON schemas); configuration values
+(``Timeout``, ``Limits``, ``Retry``, client options) use the generic checks at
+the end. Pure: no IO."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import datetime
+import hashlib
 import io
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -18,20 +23,39 @@ import msgspec
 
 from ._errors import RequestError
 from ._schema import format_schema
+from ._tooldefs import spec
 from .types import UNSET, Image, Message, Options, ThinkLevel, Tool, UnsetType
 
 __all__ = [
     "ImageInput",
+    "RequestError",
+    "basic_auth",
+    "blob_digest",
+    "blob_digests",
+    "bool_arg",
     "check_str",
+    "context_arg",
     "encode_image",
+    "file_digest",
     "format_arg",
+    "header",
+    "images_arg",
+    "instance_of",
+    "int_arg",
+    "is_tool_callable",
     "keep_alive_arg",
+    "license_arg",
     "messages_arg",
     "model_arg",
+    "non_empty_str",
     "opt",
     "options_arg",
+    "positive_int",
+    "seconds",
+    "texts_arg",
     "think_arg",
     "tools_arg",
+    "web_authorization",
 ]
 
 ImageInput: TypeAlias = (
@@ -42,6 +66,8 @@ _THINK_LEVELS = ("low", "medium", "high", "max")
 # Go's time.ParseDuration: a sequence of decimal numbers with units.
 _DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
 _UNSAFE_NAME = re.compile(r"[\x00-\x20\x7f]")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_HASH_PIECE = 1024 * 1024
 
 
 def opt(value: Any) -> Any:
@@ -259,8 +285,6 @@ def tools_arg(tools: Any) -> list[dict[str, Any]] | UnsetType:
             result.append(tool.to_dict())
             continue
         if is_tool_callable(tool):
-            from ._tools import spec  # inspect/typing work: only when used
-
             result.append(spec(tool).definition)
             continue
         if not isinstance(tool, Mapping):
@@ -310,3 +334,164 @@ def web_authorization(what: str, api_key: Any) -> str:
     if not isinstance(api_key, str) or not api_key.strip():
         raise RequestError("api_key must be a non-empty str")
     return f"Bearer {api_key.strip()}"
+
+
+def context_arg(context: Any) -> list[int] | UnsetType:
+    """``generate(context=...)``: the token ids a previous answer returned."""
+    if context is None:
+        return UNSET
+    if isinstance(context, str | bytes) or not all(
+        isinstance(t, int) and not isinstance(t, bool) for t in context
+    ):
+        raise RequestError("context must be a list of ints")
+    return list(context)
+
+
+def license_arg(license: Any) -> str | list[str] | UnsetType:
+    """``create(license=...)``: one license text or several."""
+    if license is None:
+        return UNSET
+    if isinstance(license, str):
+        return license
+    if not isinstance(license, Sequence) or not all(
+        isinstance(text, str) for text in license
+    ):
+        raise RequestError("license must be a str or a list of str")
+    return list(license)
+
+
+def texts_arg(name: str, value: Any) -> str | list[str]:
+    """One text, or a list of texts (``embed(input=...)``)."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(item, str) for item in value
+    ):
+        raise RequestError(f"{name} must be a str or a list of str")
+    return list(value)
+
+
+def non_empty_str(name: str, value: Any) -> str:
+    """A str with something other than whitespace in it."""
+    if not isinstance(value, str) or not value.strip():
+        raise RequestError(f"{name} must be a non-empty str, got {value!r}")
+    return value
+
+
+def blob_digest(digest: Any, name: str = "digest") -> str:
+    """A blob digest as the server names blobs: ``sha256:<64 hex>``."""
+    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+        raise RequestError(
+            f"{name} must be a blob digest, 'sha256:<64 hex>', got {digest!r}"
+        )
+    return digest
+
+
+def blob_digests(name: str, files: Any) -> dict[str, str] | UnsetType:
+    """File names mapped to blob digests (``create(files=..., adapters=...)``)."""
+    if files is None:
+        return UNSET
+    if not isinstance(files, Mapping):
+        raise RequestError(f"{name} must map file names to blob digests")
+    for file_name, digest in files.items():
+        if not isinstance(file_name, str) or not file_name:
+            raise RequestError(f"{name} keys must be file names")
+        blob_digest(digest, f"{name}[{file_name!r}]")
+    return dict(files)
+
+
+def file_digest(path: Path) -> str:
+    """The blob digest of a file, read in pieces (blocking: run in a thread)."""
+    if not path.is_file():
+        raise RequestError(f"no such file: {str(path)!r}")
+    sha = hashlib.sha256()
+    with path.open("rb") as file:
+        while piece := file.read(_HASH_PIECE):
+            sha.update(piece)
+    return f"sha256:{sha.hexdigest()}"
+
+
+# -- configuration values --------------------------------------------------------
+
+
+def positive_int(name: str, value: Any, *, optional: bool = False) -> Any:
+    """An int of at least 1 (or None when ``optional``)."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        more = " or None" if optional else ""
+        raise RequestError(f"{name} must be a positive int{more}, got {value!r}")
+    return value
+
+
+def seconds(
+    name: str,
+    value: Any,
+    *,
+    optional: bool = True,
+    zero: bool = False,
+    infinite: bool = False,
+) -> Any:
+    """A number of seconds: positive (non-negative with ``zero``), finite
+    unless ``infinite``; None passes when ``optional``."""
+    if value is None and optional:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or math.isnan(value)
+        or (math.isinf(value) and not infinite)
+        or value < 0
+        or (value == 0 and not zero)
+    ):
+        kind = "a non-negative" if zero else "a positive"
+        finite = "" if infinite else " finite"
+        more = " or None" if optional else ""
+        raise RequestError(
+            f"{name} must be {kind}{finite} number of seconds{more}, got {value!r}"
+        )
+    return value
+
+
+def instance_of(name: str, value: Any, kind: type | tuple[type, ...]) -> Any:
+    """``value`` when it is an instance of ``kind``."""
+    if not isinstance(value, kind):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        expected = " or ".join(_type_name(k) for k in kinds)
+        raise RequestError(f"{name} must be {expected}, got {type(value).__name__}")
+    return value
+
+
+def header(name: Any, value: Any) -> tuple[str, str]:
+    """A header the caller asked to send: str to str, nothing that could end
+    the header or start another."""
+    if not isinstance(name, str) or not isinstance(value, str):
+        raise RequestError(f"headers[{name!r}] must map a str to a str")
+    if (
+        not name
+        or any(c in name for c in " \t:\r\n\0")
+        or any(c in value for c in "\r\n\0")
+    ):
+        raise RequestError(f"headers[{name!r}] has an invalid name or value")
+    return name, value
+
+
+def basic_auth(auth: Any) -> tuple[str, str]:
+    """``auth=(username, password)``, as RFC 7617 allows it."""
+    if (
+        not isinstance(auth, tuple)
+        or len(auth) != 2
+        or not all(isinstance(part, str) for part in auth)
+    ):
+        raise RequestError("auth must be a (username, password) tuple of str")
+    if ":" in auth[0]:
+        raise RequestError("auth: a username may not contain ':' (RFC 7617)")
+    return auth[0], auth[1]
+
+
+def _type_name(kind: type) -> str:
+    if kind is type(None):
+        return "None"
+    if kind.__module__ == "builtins" or kind.__module__.startswith("ollama_async"):
+        return kind.__name__
+    return f"{kind.__module__}.{kind.__qualname__}"

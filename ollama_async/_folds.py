@@ -1,14 +1,18 @@
 """Pure folds of streamed chunks into the one response ``stream=False`` would
 have returned: text and thinking joined, log probabilities and tool calls
-concatenated, everything else from the final chunk. Must not import aiohttp."""
+concatenated, everything else from the final chunk. Pure: no IO."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from msgspec.structs import replace
 
-from .types import ChatResponse, GenerateResponse, Logprob, ProgressResponse, ToolCall
+from .types import ChatResponse, GenerateResponse, Logprob, ToolCall
 
-__all__ = ["fold_chat", "fold_generate", "fold_progress"]
+__all__ = ["fold_chat", "fold_generate", "fold_last"]
+
+T = TypeVar("T")
 
 
 def _logprobs(
@@ -43,6 +47,6 @@ def fold_generate(chunks: list[GenerateResponse]) -> GenerateResponse:
     )
 
 
-def fold_progress(chunks: list[ProgressResponse]) -> ProgressResponse:
-    """The last progress line, as ``stream=False`` returns it."""
+def fold_last(chunks: list[T]) -> T:
+    """The last line, as ``stream=False`` returns it for progress streams."""
     return chunks[-1]

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from ollama_async._aggregate import fold_chat, fold_generate, fold_progress
+from ollama_async._folds import fold_chat, fold_generate, fold_last
 from ollama_async.types import ChatResponse, GenerateResponse, ProgressResponse
 
 T0 = "2025-10-26T17:21:21.196249Z"
@@ -287,7 +287,7 @@ def test_fold_chat_keeps_the_final_chunk_metrics_and_role() -> None:
 # -- progress ------------------------------------------------------------------
 
 
-def test_fold_progress_is_the_last_line() -> None:
+def test_fold_last_is_the_last_line() -> None:
     lines = decode_all(
         [
             {"status": "pulling manifest"},
@@ -302,4 +302,4 @@ def test_fold_progress_is_the_last_line() -> None:
         ],
         ProgressResponse,
     )
-    assert fold_progress(lines) == ProgressResponse(status="success")
+    assert fold_last(lines) == ProgressResponse(status="success")

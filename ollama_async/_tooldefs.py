@@ -1,6 +1,6 @@
-"""Python callables as tools: their definitions (from signature, type hints and
-docstring), running the calls a model makes, and the tool-calling loop behind
-:meth:`AsyncClient.chat_with_tools`. Must not import aiohttp.
+"""Tool definitions from Python callables: the JSON schema ``chat(tools=[f])``
+sends for ``f``, built from its signature, type hints and docstring. Pure:
+no IO, no client.
 
 Definitions are built when first used and cached per callable; ``inspect``
 and ``typing`` introspection only happens then, never at import.
@@ -8,28 +8,19 @@ and ``typing`` introspection only happens then, never at import.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import re
 import typing
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, overload
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import msgspec
 
-from . import _convert as conv
-from ._aggregate import fold_chat
-from ._errors import MaxToolRoundsError, RequestError
-from ._schema import inline_refs, parse_json
-from .types import ChatResponse, Message, ToolCall
+from ._errors import RequestError
+from ._schema import inline_refs
 
-if TYPE_CHECKING:
-    from ._client import AsyncClient
-
-__all__ = ["ToolLoopResult", "ToolResult", "run_tool_loop", "tool_definition"]
-
-T = TypeVar("T")
+__all__ = ["NOT_FOR_MODEL", "ToolSpec", "parse_docstring", "spec", "tool_definition"]
 
 # -- docstrings ----------------------------------------------------------------
 
@@ -137,7 +128,7 @@ def parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
 # -- definitions ---------------------------------------------------------------
 
 
-class _Spec(msgspec.Struct, frozen=True):
+class ToolSpec(msgspec.Struct, frozen=True):
     """What we know about one tool callable."""
 
     name: str
@@ -147,7 +138,7 @@ class _Spec(msgspec.Struct, frozen=True):
     is_async: bool
 
 
-_NOT_FOR_MODEL = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+NOT_FOR_MODEL = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
 def _strip_titles(node: Any) -> Any:
@@ -239,7 +230,7 @@ def _is_async(func: Any) -> bool:
     return not inspect.isfunction(func) and inspect.iscoroutinefunction(call)
 
 
-def _build(func: Callable[..., Any]) -> _Spec:
+def _build(func: Callable[..., Any]) -> ToolSpec:
     name = _tool_name(func)
     try:
         signature = inspect.signature(func)
@@ -254,7 +245,7 @@ def _build(func: Callable[..., Any]) -> _Spec:
     properties: dict[str, Any] = {}
     required: list[str] = []
     for param in signature.parameters.values():
-        if param.kind in _NOT_FOR_MODEL:
+        if param.kind in NOT_FOR_MODEL:
             continue
         hint = hints.get(param.name, inspect.Parameter.empty)
         schema = _parameter_schema(name, param, hint)
@@ -275,7 +266,7 @@ def _build(func: Callable[..., Any]) -> _Spec:
         "properties": properties,
         "required": required,
     }
-    return _Spec(
+    return ToolSpec(
         name=name,
         definition={"type": "function", "function": function},
         signature=signature,
@@ -285,11 +276,11 @@ def _build(func: Callable[..., Any]) -> _Spec:
 
 
 @functools.lru_cache(maxsize=512)
-def _cached(func: Callable[..., Any]) -> _Spec:
+def _cached(func: Callable[..., Any]) -> ToolSpec:
     return _build(func)
 
 
-def spec(func: Callable[..., Any]) -> _Spec:
+def spec(func: Callable[..., Any]) -> ToolSpec:
     """The (cached) spec of a tool callable."""
     try:
         return _cached(func)
@@ -315,223 +306,3 @@ def tool_definition(func: Callable[..., Any]) -> dict[str, Any]:
         msgspec.json.encode(spec(func).definition)
     )
     return copy
-
-
-# -- running calls ---------------------------------------------------------------
-
-
-class ToolResult(msgspec.Struct, kw_only=True):
-    """One tool call the loop ran, and what went back to the model."""
-
-    name: str
-    """The tool the model called."""
-    arguments: dict[str, Any]
-    """The arguments as the model sent them."""
-    call_id: str | None = None
-    """The server's id of the call, when it gave one."""
-    content: str = ""
-    """What was sent back to the model in the ``tool`` message."""
-    value: Any = None
-    """What the tool returned (``None`` when it failed)."""
-    error: BaseException | None = None
-    """What the tool raised, or why it could not be called."""
-
-
-def _content(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    try:
-        return msgspec.json.encode(value).decode()
-    except (TypeError, ValueError):
-        return str(value)
-
-
-def _arguments(
-    tool: _Spec, arguments: Mapping[str, Any]
-) -> tuple[list[Any], dict[str, Any]]:
-    """Arguments converted to the annotated types (Structs, enums ...)."""
-    params = tool.signature.parameters
-    takes_extra = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    args: list[Any] = []
-    kwargs: dict[str, Any] = {}
-    for name, value in arguments.items():
-        param = params.get(name)
-        if param is None or param.kind in _NOT_FOR_MODEL:
-            if takes_extra:
-                kwargs[name] = value
-                continue
-            raise TypeError(f"{tool.name}() got an unexpected argument {name!r}")
-        hint = tool.hints.get(name)
-        if hint is not None:
-            try:
-                value = msgspec.convert(value, hint, strict=False)
-            except msgspec.ValidationError as exc:
-                raise TypeError(f"invalid argument {name!r}: {exc}") from None
-        if param.kind is inspect.Parameter.POSITIONAL_ONLY:
-            args.append(value)  # only in order when all of them come
-        else:
-            kwargs[name] = value
-    tool.signature.bind(*args, **kwargs)  # missing arguments: TypeError
-    return args, kwargs
-
-
-async def _run_one(
-    call: ToolCall,
-    tools: Mapping[str, Callable[..., Any]],
-    *,
-    raise_errors: bool,
-) -> ToolResult:
-    name = call.function.name
-    arguments = call.function.arguments
-    result = ToolResult(name=name, arguments=arguments, call_id=call.id)
-    func = tools.get(name)
-    if func is None:
-        result.error = LookupError(f"no tool named {name!r}")
-        result.content = (
-            f"Error: there is no tool named {name!r}; "
-            f"available: {', '.join(sorted(tools)) or 'none'}"
-        )
-        return result
-    tool = spec(func)
-    try:
-        args, kwargs = _arguments(tool, arguments)
-    except TypeError as exc:
-        result.error = exc
-        result.content = f"Error: {exc}"
-        return result
-    try:
-        if tool.is_async:
-            value = await func(*args, **kwargs)
-        else:
-            value = await asyncio.to_thread(func, *args, **kwargs)
-            if inspect.isawaitable(value):
-                value = await value
-    except Exception as exc:
-        if raise_errors:
-            exc.add_note(f"raised by tool {name!r} called with {arguments!r}")
-            raise
-        result.error = exc
-        result.content = f"Error: {type(exc).__name__}: {exc}"
-        return result
-    result.value = value
-    result.content = _content(value)
-    return result
-
-
-# -- the loop ------------------------------------------------------------------
-
-
-class ToolLoopResult(msgspec.Struct, kw_only=True):
-    """The outcome of :meth:`AsyncClient.chat_with_tools`."""
-
-    response: ChatResponse
-    """The model's final answer (the one without tool calls)."""
-    messages: list[Message]
-    """The whole conversation: the messages given, each assistant turn, each
-    tool result, and the final answer. Pass it back to continue."""
-    tool_results: list[ToolResult]
-    """Every tool call that ran, in order."""
-    rounds: int
-    """Number of chat requests made."""
-
-    @property
-    def message(self) -> Message:
-        """The final assistant message."""
-        return self.response.message
-
-    @property
-    def content(self) -> str:
-        """The final answer's text."""
-        return self.response.message.content
-
-    @overload
-    def parse(self) -> Any: ...
-    @overload
-    def parse(self, type: type[T]) -> T: ...
-    def parse(self, type: Any = Any) -> Any:
-        """The final answer decoded from JSON (see :meth:`ChatResponse.parse`)."""
-        return parse_json(
-            self.response.message.content, type, done_reason=self.response.done_reason
-        )
-
-
-ChunkCallback = Callable[[ChatResponse], Awaitable[None] | None]
-
-
-async def run_tool_loop(
-    client: AsyncClient,
-    model: str,
-    messages: Sequence[Any],
-    *,
-    tools: Sequence[Any],
-    max_rounds: int,
-    raise_tool_errors: bool,
-    on_chunk: ChunkCallback | None,
-    chat_kwargs: dict[str, Any],
-) -> ToolLoopResult:
-    """The loop behind :meth:`AsyncClient.chat_with_tools`."""
-    if (
-        isinstance(max_rounds, bool)
-        or not isinstance(max_rounds, int)
-        or max_rounds < 1
-    ):
-        raise RequestError(f"max_rounds must be a positive int, got {max_rounds!r}")
-    definitions = conv.tools_arg(tools)
-    if not definitions:
-        raise RequestError("chat_with_tools needs at least one tool")
-    runnable = {spec(t).name: t for t in tools if conv.is_tool_callable(t)}
-    conversation = conv.messages_arg(messages)
-    if not isinstance(conversation, list) or not conversation:
-        raise RequestError("chat_with_tools needs at least one message")
-    results: list[ToolResult] = []
-    for round_ in range(1, max_rounds + 1):
-        if on_chunk is None:
-            response = await client.chat(
-                model, conversation, tools=definitions, **chat_kwargs
-            )
-        else:
-            chunks: list[ChatResponse] = []
-            async with client.chat(
-                model, conversation, tools=definitions, stream=True, **chat_kwargs
-            ) as stream:
-                async for chunk in stream:
-                    chunks.append(chunk)
-                    called = on_chunk(chunk)
-                    if inspect.isawaitable(called):
-                        await called
-            response = fold_chat(chunks)
-        conversation.append(response.message)
-        calls = response.message.tool_calls
-        if not calls:
-            return ToolLoopResult(
-                response=response,
-                messages=conversation,
-                tool_results=results,
-                rounds=round_,
-            )
-        if round_ == max_rounds:
-            break
-        # Every call finishes (a thread cannot be cancelled anyway) before a
-        # tool's exception propagates with raise_tool_errors.
-        ran = await asyncio.gather(
-            *(_run_one(c, runnable, raise_errors=raise_tool_errors) for c in calls),
-            return_exceptions=True,
-        )
-        for result in ran:
-            if isinstance(result, BaseException):
-                raise result
-            results.append(result)
-            conversation.append(
-                Message(
-                    role="tool",
-                    content=result.content,
-                    tool_name=result.name,
-                    tool_call_id=result.call_id,
-                )
-            )
-    raise MaxToolRoundsError(
-        f"the model still asked for tools after {max_rounds} rounds "
-        "(raise max_rounds, or continue from .messages)",
-        messages=conversation,
-        response=response,
-    )

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from ollama_async import AsyncClient, ConnectError, Message, RequestError
-from ollama_async._convert import encode_image
+from ollama_async._args import encode_image
 
 DIGEST = "sha256:" + "ab" * 32
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
@@ -465,7 +465,7 @@ def test_existing_file_with_a_base64_like_name_is_read(
 
 
 def test_message_images_are_encoded_for_typed_and_dict_messages(tmp_path: Path) -> None:
-    from ollama_async._convert import messages_arg
+    from ollama_async._args import messages_arg
 
     path = _img_file(tmp_path)
     typed = Message(role="user", content="what is this?", images=[str(path)])
