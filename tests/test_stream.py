@@ -223,6 +223,37 @@ async def test_last_line_without_newline_and_duplicate_done(raw_server) -> None:
     assert [p.message.content for p in parts] == ["a", "!"]
 
 
+@pytest.mark.parametrize("one_write", [True, False], ids=["one-read", "many-reads"])
+async def test_five_thousand_blank_lines_are_skipped_without_recursion(
+    raw_server, one_write: bool
+) -> None:
+    # Blank lines used to recurse once each in __anext__: 5,000 of them hit
+    # Python's recursion limit. Fed in one read and in one read each.
+    blanks = [b"\n", b"\r\n", b"  \n"] * 1667  # 5,001 blank lines
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await response.prepare(request)
+        await response.write(
+            b'{"model":"m","message":{"role":"assistant","content":"a"},"done":false}\n'
+        )
+        if one_write:
+            await response.write(b"".join(blanks))
+        else:
+            for blank in blanks:
+                await response.write(blank)
+                await asyncio.sleep(0)  # let each go out on its own
+        await response.write(
+            b'{"model":"m","message":{"role":"assistant","content":"b"},"done":true}\n'
+        )
+        await response.write_eof()
+        return response
+
+    async with AsyncClient(await raw_server(handler)) as client:
+        parts = [p async for p in client.chat(MODEL, USER_HI, stream=True)]
+    assert [p.message.content for p in parts] == ["a", "b"]
+
+
 async def test_load_reply_on_a_streaming_request(client: AsyncClient) -> None:
     parts = [p async for p in client.chat(MODEL, [], stream=True)]
     assert len(parts) == 1
