@@ -13,6 +13,7 @@ from ollama_async.types import (
     UNSET,
     ChatRequest,
     ChatResponse,
+    CloudStatus,
     CopyRequest,
     CreateRequest,
     DeleteRequest,
@@ -29,6 +30,7 @@ from ollama_async.types import (
     ProgressResponse,
     PullRequest,
     PushRequest,
+    ServerStatus,
     ShowRequest,
     ShowResponse,
     StatusResponse,
@@ -37,6 +39,7 @@ from ollama_async.types import (
     ToolCallFunction,
     ToolFunction,
     ToolParameters,
+    UserResponse,
     VersionResponse,
 )
 
@@ -422,6 +425,90 @@ def test_version(version: str) -> None:
     assert decode(payload, VersionResponse).version == version
 
 
+# -- account and cloud status ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("payload", "disabled", "source"),
+    [
+        # ollama/ollama app/tools/cloud_policy_test.go and cmd/launch tests.
+        (b'{"cloud":{"disabled":false,"source":"none"}}', False, "none"),
+        (b'{"cloud":{"disabled":true,"source":"config"}}', True, "config"),
+        # server/routes_cloud_test.go TestStatusHandler (OLLAMA_NO_CLOUD=1).
+        (b'{"cloud":{"disabled":true,"source":"env"}}', True, "env"),
+        (b'{"cloud":{"disabled":true,"source":"both"}}', True, "both"),
+    ],
+)
+def test_server_status(payload: bytes, disabled: bool, source: str) -> None:
+    r = decode(payload, ServerStatus)
+    assert isinstance(r.cloud, CloudStatus)
+    assert (r.cloud.disabled, r.cloud.source) == (disabled, source)
+    assert r["cloud"]["disabled"] is disabled
+
+
+def test_server_status_needs_cloud_disabled() -> None:
+    # Without it "cloud on" could not be told from "no answer".
+    for payload in (b"{}", b'{"cloud":{"source":"none"}}'):
+        with pytest.raises(msgspec.ValidationError):
+            decode(payload, ServerStatus)
+    assert decode(b'{"cloud":{"disabled":false}}', ServerStatus).cloud.source is None
+
+
+def test_user_every_field() -> None:
+    # Every field of Go's api.UserResponse, in its order, as WhoamiHandler sends it.
+    payload = (
+        b'{"id":"9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d","email":"parth@example.com",'
+        b'"name":"parth","bio":"hi","avatarurl":"avatars/parth.png",'
+        b'"firstname":"Parth","lastname":"S","plan":"pro"}'
+    )
+    r = decode(payload, UserResponse)
+    assert (r.id, r.email, r.name, r.bio) == (
+        "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d",
+        "parth@example.com",
+        "parth",
+        "hi",
+    )
+    assert (r.avatar_url, r.first_name, r.last_name, r.plan) == (
+        "avatars/parth.png",
+        "Parth",
+        "S",
+        "pro",
+    )
+    assert r["avatarurl"] == r["avatar_url"] == "avatars/parth.png"
+    assert r["firstname"] == "Parth" and r.get("lastname") == "S"
+    assert msgspec.json.encode(r) == payload
+    assert r.to_dict() == msgspec.json.decode(payload)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        # ollama/ollama cmd/launch/integrations_test.go TestLaunchAccountState.
+        b'{"name":"parth","plan":"pro"}',
+        # cmd/launch/launch_test.go.
+        b'{"name":"test-user","plan":"free"}',
+    ],
+)
+def test_user_minimal(payload: bytes) -> None:
+    r = decode(payload, UserResponse)
+    assert r.name and r.plan
+    assert (r.id, r.email, r.bio, r.avatar_url, r.first_name, r.last_name) == (
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
+    assert "avatarurl" not in r
+
+
+def test_empty_user_has_an_empty_name() -> None:
+    # Go's clients read `{}` (an empty UserResponse) as signed out.
+    r = decode(b'{"email":"","zodiac":"leo"}', UserResponse)
+    assert (r.name, r.email) == ("", "")
+
+
 # -- leniency ------------------------------------------------------------------
 
 
@@ -768,6 +855,22 @@ def test_options_encode_only_what_was_set() -> None:
             ShowRequest(model="m", verbose=False),
             {"model": "m", "verbose": False},
             id="show",
+        ),
+        pytest.param(
+            ShowRequest(
+                model="m", system="Be terse.", options={"temperature": 0, "stop": []}
+            ),
+            {
+                "model": "m",
+                "system": "Be terse.",
+                "options": {"temperature": 0, "stop": []},
+            },
+            id="show-system-options",
+        ),
+        pytest.param(
+            ShowRequest(model="m", system="", options={}),
+            {"model": "m", "system": "", "options": {}},
+            id="show-empty-system-options-are-sent",
         ),
         pytest.param(
             CopyRequest(source="a", destination="b"),

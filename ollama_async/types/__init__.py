@@ -5,6 +5,7 @@ and support the official client's dict-style access. Requests omit unset
 fields, keeping "not sent" apart from ``False``.
 """
 
+from ._account import CloudStatus, ServerStatus, UserResponse
 from ._base import UNSET, Model, UnsetType
 from ._common import (
     DebugInfo,
@@ -58,6 +59,7 @@ __all__ = [
     "UNSET",
     "ChatRequest",
     "ChatResponse",
+    "CloudStatus",
     "CopyRequest",
     "CreateRequest",
     "DebugInfo",
@@ -81,6 +83,7 @@ __all__ = [
     "ProgressResponse",
     "PullRequest",
     "PushRequest",
+    "ServerStatus",
     "ShowRequest",
     "ShowResponse",
     "StatusResponse",
@@ -94,6 +97,7 @@ __all__ = [
     "ToolParameters",
     "ToolProperty",
     "UnsetType",
+    "UserResponse",
     "VersionResponse",
     "WebFetchRequest",
     "WebFetchResponse",

@@ -147,7 +147,11 @@ class ShowRequest(Model, kw_only=True):
     model: str
     verbose: bool | UnsetType = UNSET
     system: str | UnsetType = UNSET
+    """Shown in place of the model's system prompt (``system`` and the
+    Modelfile's ``SYSTEM``); an empty string changes nothing."""
     options: dict[str, Any] | UnsetType = UNSET
+    """Merged over the model's parameters in ``modelfile`` only: ``parameters``
+    still lists the stored ones. Any keys and values are accepted."""
 
 
 class CreateRequest(Model, kw_only=True):
