@@ -21,15 +21,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._account import FakeUser
     from ._faults import Fault
     from ._registry import FakeModel, ModelRegistry
     from ._server import FakeOllama, RecordedRequest
 
-__all__ = ["FakeModel", "FakeOllama", "Fault", "ModelRegistry", "RecordedRequest"]
+__all__ = [
+    "FakeModel",
+    "FakeOllama",
+    "FakeUser",
+    "Fault",
+    "ModelRegistry",
+    "RecordedRequest",
+]
 
 _HOMES = {
     "FakeModel": "._registry",
     "FakeOllama": "._server",
+    "FakeUser": "._account",
     "Fault": "._faults",
     "ModelRegistry": "._registry",
     "RecordedRequest": "._server",

@@ -1,5 +1,5 @@
 """Handlers for model management and server info: tags, show, pull, push, create,
-copy, delete, ps, version, blobs, and the small account/status routes.
+copy, delete, ps, version, blobs and ``/``.
 
 Progress streams (pull, push, create) are generators of lines fed to
 `Exchange.stream`, so the registry changes only as far as the client let the
@@ -123,22 +123,6 @@ async def root(ex: Exchange) -> web.StreamResponse:
     )
 
 
-async def status(ex: Exchange) -> web.StreamResponse:
-    """``GET /api/status``."""
-    return json_reply({"cloud": {"disabled": False, "source": "none"}})
-
-
-async def me(ex: Exchange) -> web.StreamResponse:
-    """``POST /api/me``: never signed in."""
-    url = "https://ollama.com/connect?name=fake-ollama&key=ZmFrZS1vbGxhbWEta2V5"
-    return json_reply({"error": "unauthorized", "signin_url": url}, 401)
-
-
-async def signout(ex: Exchange) -> web.StreamResponse:
-    """``POST /api/signout``."""
-    return error_reply(401, "you are not currently signed in")
-
-
 async def v1_models(ex: Exchange) -> web.StreamResponse:
     """``GET /v1/models`` (the OpenAI-compatible list, minimal)."""
     data = [
@@ -175,11 +159,13 @@ async def show(ex: Exchange) -> web.StreamResponse:
     model = ex.server.models.find(name)
     if model is None:
         raise ex.fail(404, f"model '{parsed.display}' not found")
-    if data.get("options"):
-        model = replace(model, parameters={**model.parameters, **data["options"]})
-    body = model.show(verbose=bool(data.get("verbose")))
-    if data.get("system"):
-        body["system"] = data["system"]
+    # Go's GetModelInfo: "" (or null) changes nothing; options reach only the
+    # Modelfile, since "parameters" is written before they are merged.
+    body = model.show(
+        verbose=bool(data.get("verbose")),
+        system=data.get("system") or "",
+        options=data.get("options"),
+    )
     return json_reply(body)
 
 
@@ -454,8 +440,5 @@ ROUTES: Final[dict[str, dict[str, Handler]]] = {
     "/api/create": {"POST": create},
     "/api/copy": {"POST": copy},
     "/api/delete": {"DELETE": delete},
-    "/api/status": {"GET": status},
-    "/api/me": {"POST": me},
-    "/api/signout": {"POST": signout},
     "/v1/models": {"GET": v1_models},
 }

@@ -22,7 +22,8 @@ from typing import Any, Final
 from aiohttp import web
 from multidict import CIMultiDictProxy, MultiMapping
 
-from . import _inference, _management, _web
+from . import _account, _inference, _management, _web
+from ._account import CloudSource, FakeUser, as_user, check_cloud_source
 from ._exchange import Exchange, Reject, error_reply, text_reply
 from ._faults import BUSY_MESSAGE, FAULT_HEADER, Fault, FaultBook, parse_fault_header
 from ._hosts import is_local_host, is_loopback_bind
@@ -41,9 +42,18 @@ Handler = Callable[[Exchange], Awaitable[web.StreamResponse]]
 _ROUTES: Final[dict[str, dict[str, Handler]]] = {
     **_inference.ROUTES,
     **_management.ROUTES,
+    **_account.ROUTES,
     **_web.ROUTES,
 }
 _BLOBS: Final = "/api/blobs/"
+# Routes with one path parameter (Gin's ``/api/blobs/:digest``): prefix -> methods.
+_PARAM_ROUTES: Final[dict[str, dict[str, Handler]]] = {
+    _BLOBS: _management.BLOB_ROUTES,
+    _account.USER_KEYS: _account.KEY_ROUTES,
+}
+# Gin lists a 405's Allow methods in the order their trees were first
+# registered; Ollama's first routes are HEAD /, GET /, POST, DELETE.
+_ALLOW_ORDER: Final = {"HEAD": 0, "GET": 1, "POST": 2, "DELETE": 3}
 _QUEUED: Final = frozenset(
     {"/api/generate", "/api/chat", "/api/embed", "/api/embeddings"}
 )
@@ -93,6 +103,15 @@ class FakeOllama:
             default, as Ollama does when bound to loopback, a request whose
             ``Host`` names neither this machine nor a private address gets
             403 with an empty body.
+        user: the ollama.com account ``/api/me`` reports (a name is shorthand
+            for ``FakeUser(name=...)``); None: signed out, so ``/api/me`` is a
+            401 with a ``signin_url``. ``/api/signout`` sets it back to None.
+        cloud_disabled_by: what turned cloud features off, as ``/api/status``
+            reports it: ``"env"`` (``OLLAMA_NO_CLOUD``), ``"config"``
+            (``server.json``) or ``"both"``; None: cloud on, source ``"none"``.
+
+    ``user`` and ``cloud_disabled_by`` are also attributes, to change while
+    serving: ``server.user = "alice"``, ``server.cloud_disabled_by = "env"``.
     """
 
     def __init__(
@@ -111,6 +130,8 @@ class FakeOllama:
         version: str = "0.33.0",
         fault_seed: int = 0,
         allow_any_host: bool = False,
+        user: FakeUser | str | None = None,
+        cloud_disabled_by: CloudSource | None = None,
     ) -> None:
         self.host = host
         # Like Ollama: bound to loopback, refuse requests naming another host.
@@ -123,6 +144,8 @@ class FakeOllama:
         self.max_concurrency = max_concurrency
         self.burst = burst
         self.version = version
+        self.user = user
+        self.cloud_disabled_by = cloud_disabled_by
         self.models = ModelRegistry(presets() if models is None else models)
         self.remote = ModelRegistry(
             m for m in remote_presets() if m.key not in self.models
@@ -149,6 +172,26 @@ class FakeOllama:
         self._changed: asyncio.Event | None = None
         self._inflight = 0
         self.reset_stats()
+
+    # --- account and cloud state --------------------------------------------------
+
+    @property
+    def user(self) -> FakeUser | None:
+        """The ollama.com account the server is signed in as (None: signed out)."""
+        return self._user
+
+    @user.setter
+    def user(self, user: FakeUser | str | None) -> None:
+        self._user = as_user(user)
+
+    @property
+    def cloud_disabled_by(self) -> CloudSource | None:
+        """``"env"``, ``"config"`` or ``"both"`` when cloud is off, else None."""
+        return self._cloud_disabled_by
+
+    @cloud_disabled_by.setter
+    def cloud_disabled_by(self, source: CloudSource | None) -> None:
+        self._cloud_disabled_by = check_cloud_source(source)
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -397,25 +440,20 @@ class FakeOllama:
             self._tasks.discard(task)
 
     def _route(self, request: web.BaseRequest) -> Handler | web.StreamResponse:
-        path = request.path
-        methods = _ROUTES.get(path)
-        if (
-            methods is None
-            and path.startswith(_BLOBS)
-            and "/" not in path[len(_BLOBS) :]
-        ):
-            methods = _management.BLOB_ROUTES
+        path, method = request.path, request.method
+        methods = _methods(path)
         if methods is None:
-            bare = path.rstrip("/")
-            if bare != path and bare in _ROUTES:
-                status = 301 if request.method == "GET" else 307
+            # Gin redirects a trailing slash only when the bare path has a
+            # route for this very method; otherwise it is a plain 404.
+            bare = path[:-1]
+            if path.endswith("/") and method in (_methods(bare) or ()):
+                status = 301 if method == "GET" else 307
                 return web.Response(status=status, headers={"Location": bare})
             return text_reply(404, "404 page not found")
-        handler = methods.get(request.method)
+        handler = methods.get(method)
         if handler is None:
-            return text_reply(
-                405, "405 method not allowed", {"Allow": ", ".join(methods)}
-            )
+            allow = ", ".join(sorted(methods, key=lambda m: _ALLOW_ORDER.get(m, 9)))
+            return text_reply(405, "405 method not allowed", {"Allow": allow})
         return handler
 
     async def _serve(self, exchange: Exchange, handler: Handler) -> web.StreamResponse:
@@ -467,6 +505,17 @@ class FakeOllama:
                 return reject.response
         finally:
             self._inflight -= queued
+
+
+def _methods(path: str) -> dict[str, Handler] | None:
+    """The handlers by method for ``path``, or None when no route matches it."""
+    methods = _ROUTES.get(path)
+    if methods is None:
+        for prefix, routes in _PARAM_ROUTES.items():
+            param = path[len(prefix) :] if path.startswith(prefix) else ""
+            if param and "/" not in param:
+                return routes
+    return methods
 
 
 def _key(name: str) -> str | None:
