@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from ollama_async import AsyncClient, OllamaError, Retry, StructuredOutputError, Timeout
-from ollama_async.testing._serve import ServeError, serve
+from ollama_async.testing import ServeError, serve
 
 from ._context import EXIT_OK, CliError, Context
 from ._models import ProgressView

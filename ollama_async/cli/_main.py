@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Final, TextIO
 
 from ollama_async import __version__
-from ollama_async.testing._serve import add_options as add_emulator_options
+from ollama_async.testing import add_options as add_emulator_options
 
 from . import _batch, _demo, _models, _run
 from ._context import (

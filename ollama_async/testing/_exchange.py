@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
@@ -27,7 +27,7 @@ from ._wire import (
 )
 
 if TYPE_CHECKING:
-    from ._server import FakeOllama
+    from ._state import ServerState
 
 MALFORMED_LINE: Final = b'{"model": this line is not JSON\n'
 _BURST_BYTES: Final = 1 << 16
@@ -81,7 +81,7 @@ class Exchange:
 
     def __init__(
         self,
-        server: FakeOllama,
+        server: ServerState,
         request: web.BaseRequest,
         body: bytes,
         fault: Fault | None,
@@ -201,3 +201,7 @@ class Exchange:
         if not self.gone:
             self.gone = True
             self.server._client_disconnected()
+
+
+Handler = Callable[[Exchange], Awaitable[web.StreamResponse]]
+"""A route's handler: one request's exchange in, the response out."""

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import msgspec
 from aiohttp import web
 
 from . import _generation as gen
-from ._exchange import Exchange, Reject, error_reply, json_reply
+from ._exchange import Exchange, Handler, Reject, error_reply, json_reply
 from ._plans import Plan, chunk_lines, huge_size, logprobs_for, make_plan, respond
 from ._registry import FakeModel, parse_name
 from ._requests import (
@@ -31,9 +31,6 @@ from ._requests import (
     top_logprobs_of,
 )
 from ._wire import created_at, encode, go_quote
-
-if TYPE_CHECKING:
-    from ._server import Handler
 
 
 async def generate(ex: Exchange) -> web.StreamResponse:

@@ -14,17 +14,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from aiohttp import web
 
-from ._exchange import Exchange, error_reply, json_reply
+from ._exchange import Exchange, Handler, error_reply, json_reply
 from ._registry import FakeModel, Name, parse_name
 from ._requests import MESSAGE, OPTIONS
 from ._wire import JSON_PLAIN, encode, go_quote
-
-if TYPE_CHECKING:
-    from ._server import Handler
 
 _DIGEST: Final = re.compile(r"sha256[:-][0-9a-fA-F]{64}")
 _PULL_FIELDS: Final = {

@@ -14,7 +14,7 @@ import contextlib
 import sys
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
@@ -23,8 +23,7 @@ from aiohttp import web
 from multidict import CIMultiDictProxy, MultiMapping
 
 from . import _account, _inference, _management, _web
-from ._account import CloudSource, FakeUser, as_user, check_cloud_source
-from ._exchange import Exchange, Reject, error_reply, text_reply
+from ._exchange import Exchange, Handler, Reject, error_reply, text_reply
 from ._faults import BUSY_MESSAGE, FAULT_HEADER, Fault, FaultBook, parse_fault_header
 from ._hosts import is_local_host, is_loopback_bind
 from ._registry import (
@@ -35,9 +34,8 @@ from ._registry import (
     presets,
     remote_presets,
 )
+from ._users import CloudSource, FakeUser, as_user, check_cloud_source
 from ._wire import expiry, try_json
-
-Handler = Callable[[Exchange], Awaitable[web.StreamResponse]]
 
 _ROUTES: Final[dict[str, dict[str, Handler]]] = {
     **_inference.ROUTES,

@@ -11,14 +11,13 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any, Final
 
-from ._exchange import Exchange, error_reply, json_reply
+from ._exchange import Exchange, Handler, error_reply, json_reply
 from ._generation import rng_for, words
 from ._wire import try_json
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from ._server import Handler
 
 _MAX_RESULTS: Final = 10
 

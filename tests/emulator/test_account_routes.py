@@ -10,7 +10,7 @@ import re
 import pytest
 
 from ollama_async.testing import FakeModel, FakeOllama, FakeUser, Fault
-from ollama_async.testing._account import SIGNIN_URL
+from ollama_async.testing._users import SIGNIN_URL
 from ollama_async.testing._registry import _go_v
 
 from .conftest import Reply, error
