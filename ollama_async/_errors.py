@@ -77,19 +77,33 @@ _EXCERPT = 200
 
 
 class _ErrorObject(msgspec.Struct):
-    error: str
+    # Any, checked below: a field of another type must not cost the other.
+    error: Any = None
+    signin_url: Any = None
 
 
 _decode_error_object = msgspec.json.Decoder(_ErrorObject).decode
 
 
-def error_message(data: bytes) -> str | None:
-    """The ``error`` of an Ollama error object (an error body, or an
-    ``{"error": ...}`` stream line), or None when ``data`` is not one."""
+def error_fields(data: bytes) -> tuple[str | None, str | None]:
+    """``(error, signin_url)`` of an Ollama error object (an error body, or an
+    ``{"error": ...}`` stream line), each None when absent or not a string,
+    both when ``data`` is not a JSON object. Never raises."""
     try:
-        return _decode_error_object(data).error
+        obj = _decode_error_object(data)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
-        return None
+        return None, None
+    error, signin_url = obj.error, obj.signin_url
+    return (
+        error if isinstance(error, str) else None,
+        signin_url if isinstance(signin_url, str) else None,
+    )
+
+
+def error_message(data: bytes) -> str | None:
+    """The ``error`` of an Ollama error object, or None when ``data`` is not
+    one."""
+    return error_fields(data)[0]
 
 
 def excerpt(data: bytes | str, limit: int = _EXCERPT) -> str:
@@ -184,7 +198,25 @@ class BadRequestError(StatusError):
 
 
 class AuthenticationError(StatusError):
-    """401: sign-in or an API key is needed (cloud models, ollama.com)."""
+    """401: sign-in or an API key is needed (cloud models, ollama.com).
+
+    ``.signin_url`` is the page where this machine's key can be connected to
+    an ollama.com account, when the server's JSON body names one (Ollama
+    sends ``{"error": "unauthorized", "signin_url": ...}`` on cloud and
+    account routes); else None.
+    """
+
+    def __init__(
+        self,
+        error: str,
+        status_code: int,
+        *,
+        body: bytes = b"",
+        retry_after: float | None = None,
+        signin_url: str | None = None,
+    ) -> None:
+        super().__init__(error, status_code, body=body, retry_after=retry_after)
+        self.signin_url = signin_url
 
 
 class PermissionDeniedError(StatusError):

@@ -1,8 +1,8 @@
 """The one place where what went wrong on the wire becomes our exception tree:
 
-- HTTP statuses: 4xx/5xx (:func:`status_error`, with ``Retry-After``), a
-  status outside 100-599 (:func:`check_status`), a redirect left unfollowed
-  (:func:`unfollowed_redirect`);
+- HTTP statuses: 4xx/5xx (:func:`status_error`, with ``Retry-After`` and a
+  401's ``signin_url``), a status outside 100-599 (:func:`check_status`), a
+  redirect left unfollowed (:func:`unfollowed_redirect`);
 - aiohttp's, asyncio's and the OS's failures (:func:`map_exception`), and the
   timeouts only the transport can tell apart (:func:`pool_timeout`,
   :func:`first_byte_timeout`, :func:`head_timeout`).
@@ -42,7 +42,7 @@ from .._errors import (
     StatusError,
     TotalTimeout,
     TransportError,
-    error_message,
+    error_fields,
 )
 
 __all__ = [
@@ -75,8 +75,9 @@ _STATUS_ERRORS: Final[dict[int, type[StatusError]]] = {
 
 def status_error(status: int, body: bytes, retry_after: str | None) -> StatusError:
     """The exception for an HTTP error status: the JSON ``error`` message when
-    there is one, else the body's text, else the status's reason."""
-    message = error_message(body)
+    there is one, else the body's text, else the status's reason. A 401's
+    JSON ``signin_url`` becomes :attr:`AuthenticationError.signin_url`."""
+    message, signin_url = error_fields(body)
     if message is None:
         message = body.decode("utf-8", "replace").strip()
     if not message:
@@ -85,7 +86,12 @@ def status_error(status: int, body: bytes, retry_after: str | None) -> StatusErr
         except ValueError:
             message = f"HTTP {status}"
     cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else StatusError)
-    return cls(message, status, body=body, retry_after=parse_retry_after(retry_after))
+    seconds = parse_retry_after(retry_after)
+    if cls is AuthenticationError:
+        return AuthenticationError(
+            message, status, body=body, retry_after=seconds, signin_url=signin_url
+        )
+    return cls(message, status, body=body, retry_after=seconds)
 
 
 def check_status(status: int, origin: object) -> None:
