@@ -77,10 +77,12 @@ from .types import (
     ProgressResponse,
     PullRequest,
     PushRequest,
+    ServerStatus,
     ShowRequest,
     ShowResponse,
     StatusResponse,
     Tool,
+    UserResponse,
     VersionResponse,
     WebFetchRequest,
     WebFetchResponse,
@@ -918,11 +920,25 @@ class AsyncClient:
         model: str,
         *,
         verbose: bool | None = None,
+        system: str | None = None,
+        options: OptionsArg | None = None,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
     ) -> ShowResponse:
-        """Details of a model: Modelfile, parameters, template, capabilities."""
+        """Details of a model: Modelfile, parameters, template, capabilities.
+
+        ``system`` and ``options`` preview the model as a request with them
+        would run it: ``system`` stands in for the model's system prompt, and
+        ``options`` are merged over its parameters in the ``modelfile``
+        (``parameters`` still lists the stored ones)::
+
+            preview = await client.show("llama3.2", system="Answer in French.")
+            print(preview.system)
+        """
         request = ShowRequest(
-            model=_args.model_arg(model), verbose=_args.bool_arg("verbose", verbose)
+            model=_args.model_arg(model),
+            verbose=_args.bool_arg("verbose", verbose),
+            system=_args.check_str("system", system),
+            options=_args.options_arg(options),
         )
         return await self._call(
             api.SHOW, _encode(request), timeout, model=request.model
@@ -954,6 +970,46 @@ class AsyncClient:
     ) -> VersionResponse:
         """The server's version."""
         return await self._call(api.VERSION, None, timeout)
+
+    # -- the server: liveness, cloud status, ollama.com account ---------------
+
+    async def heartbeat(self, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT) -> None:
+        """Check that the server answers (``HEAD /``, as Ollama's Go client
+        does); raise as any call would when it does not::
+
+            try:
+                await client.heartbeat(timeout=2)
+            except ollama_async.TransportError as exc:
+                print("Ollama is not up:", exc)
+        """
+        await self._call(api.HEARTBEAT, None, timeout)
+
+    async def status(self, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT) -> ServerStatus:
+        """The server's status: whether its ollama.com features (cloud
+        models, web search) are turned off, and by what."""
+        return await self._call(api.STATUS, None, timeout)
+
+    async def me(self, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT) -> UserResponse:
+        """The ollama.com account the server is signed in as.
+
+        Raises:
+            AuthenticationError: the server is not signed in; its
+                ``signin_url`` is the page that signs this server in::
+
+                    try:
+                        user = await client.me()
+                    except ollama_async.AuthenticationError as exc:
+                        print("sign in at", exc.signin_url)
+        """
+        return await self._call(api.ME, None, timeout)
+
+    async def signout(self, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT) -> None:
+        """Sign the server out of ollama.com.
+
+        Raises:
+            AuthenticationError: it was not signed in.
+        """
+        await self._call(api.SIGNOUT, None, timeout)
 
     # -- ollama.com ------------------------------------------------------------
 

@@ -37,9 +37,11 @@ from .types import (
     ProgressResponse,
     PullRequest,
     PushRequest,
+    ServerStatus,
     ShowRequest,
     ShowResponse,
     StatusResponse,
+    UserResponse,
     VersionResponse,
     WebFetchRequest,
     WebFetchResponse,
@@ -58,11 +60,15 @@ __all__ = [
     "EMBEDDINGS",
     "ENDPOINTS",
     "GENERATE",
+    "HEARTBEAT",
     "LIST",
+    "ME",
     "PS",
     "PULL",
     "PUSH",
     "SHOW",
+    "SIGNOUT",
+    "STATUS",
     "VERSION",
     "WEB_FETCH",
     "WEB_SEARCH",
@@ -116,6 +122,11 @@ def _succeeded(line: ProgressResponse) -> bool:
 def _empty_success(body: bytes) -> StatusResponse:
     # copy and delete answer 200 with an empty body: success is the status.
     return StatusResponse(status="success")
+
+
+def _nothing(body: bytes) -> None:
+    # The status is the whole answer (signout's body is `null`, HEAD has none).
+    return None
 
 
 class _ListWire(msgspec.Struct):
@@ -217,6 +228,13 @@ DELETE: Final = Endpoint(
 )
 VERSION: Final = Endpoint("GET", "/api/version", None, _decoder(VersionResponse))
 
+# The server itself: liveness, cloud status, and the ollama.com account it is
+# signed in as. Signing out twice answers 401 the second time: no re-sends.
+HEARTBEAT: Final = Endpoint("HEAD", "/", None, _nothing)
+STATUS: Final = Endpoint("GET", "/api/status", None, _decoder(ServerStatus))
+ME: Final = Endpoint("POST", "/api/me", None, _decoder(UserResponse))
+SIGNOUT: Final = Endpoint("POST", "/api/signout", None, _nothing, idempotent=False)
+
 # ollama.com's web API (sent to AsyncClient.web_url, not the client's host).
 WEB_SEARCH: Final = Endpoint(
     "POST", "/api/web_search", WebSearchRequest, _decoder(WebSearchResponse)
@@ -241,6 +259,10 @@ ENDPOINTS: Final[tuple[Endpoint[Any], ...]] = (
     COPY,
     DELETE,
     VERSION,
+    HEARTBEAT,
+    STATUS,
+    ME,
+    SIGNOUT,
     WEB_SEARCH,
     WEB_FETCH,
 )

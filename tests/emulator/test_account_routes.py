@@ -10,8 +10,8 @@ import re
 import pytest
 
 from ollama_async.testing import FakeModel, FakeOllama, FakeUser, Fault
-from ollama_async.testing._users import SIGNIN_URL
 from ollama_async.testing._registry import _go_v
+from ollama_async.testing._users import SIGNIN_URL
 
 from .conftest import Reply, error
 
