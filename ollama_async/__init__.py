@@ -11,7 +11,7 @@
 """
 
 from ._batch import Batch, BatchResult, run_batch
-from ._client import AsyncClient
+from ._client import AsyncClient, ChatKwargs, GenerateKwargs, TransferKwargs
 from ._config import Limits, Timeout
 from ._errors import (
     AuthenticationError,
@@ -78,6 +78,7 @@ __all__ = [
     "BadRequestError",
     "Batch",
     "BatchResult",
+    "ChatKwargs",
     "ChatResponse",
     "ConnectError",
     "ConnectTimeout",
@@ -85,6 +86,7 @@ __all__ = [
     "EmbedResponse",
     "EmbeddingsResponse",
     "FirstByteTimeout",
+    "GenerateKwargs",
     "GenerateResponse",
     "HostState",
     "Image",
@@ -124,6 +126,7 @@ __all__ = [
     "ToolLoopResult",
     "ToolResult",
     "TotalTimeout",
+    "TransferKwargs",
     "TransportError",
     "UsageError",
     "UserResponse",
