@@ -59,6 +59,7 @@ from ._transport import (
     read_body,
 )
 from .types import (
+    UNSET,
     ChatRequest,
     ChatResponse,
     CopyRequest,
@@ -524,7 +525,8 @@ class AsyncClient:
             template=_args.check_str("template", template),
             context=_args.context_arg(context),
             raw=_args.bool_arg("raw", raw),
-            images=_args.images_arg(images),
+            # No images and images=[] both send none, as the official client.
+            images=_args.images_arg(images) or UNSET,
             format=_args.format_arg(format),
             options=_args.options_arg(options),
             keep_alive=_args.keep_alive_arg(keep_alive),
@@ -595,8 +597,9 @@ class AsyncClient:
         request = ChatRequest(
             model=_args.model_arg(model),
             stream=_args.bool_arg("stream", stream) is True,
-            messages=_args.messages_arg(messages),
-            tools=_args.tools_arg(tools),
+            # Always sent, [] for none, as the official client sends them.
+            messages=[] if messages is None else _args.messages_arg(messages),
+            tools=[] if tools is None else _args.tools_arg(tools),
             format=_args.format_arg(format),
             options=_args.options_arg(options),
             keep_alive=_args.keep_alive_arg(keep_alive),
@@ -689,7 +692,8 @@ class AsyncClient:
             model=_args.model_arg(model),
             input=_args.texts_arg("input", input),
             truncate=_args.bool_arg("truncate", truncate),
-            dimensions=_args.int_arg("dimensions", dimensions, 1, 1 << 20),
+            # 0 is sent as given: the server reads it as "all dimensions".
+            dimensions=_args.int_arg("dimensions", dimensions, 0, 1 << 20),
             options=_args.options_arg(options),
             keep_alive=_args.keep_alive_arg(keep_alive),
         )
@@ -748,7 +752,8 @@ class AsyncClient:
         request = PullRequest(
             model=_args.model_arg(model),
             stream=_args.bool_arg("stream", stream) is True,
-            insecure=_args.bool_arg("insecure", insecure or None),
+            # Always sent, false included, as the official client sends it.
+            insecure=_args.bool_arg("insecure", insecure),
         )
         return self._send(api.PULL, request, timeout, stream=stream)
 
@@ -780,7 +785,8 @@ class AsyncClient:
         request = PushRequest(
             model=_args.model_arg(model),
             stream=_args.bool_arg("stream", stream) is True,
-            insecure=_args.bool_arg("insecure", insecure or None),
+            # Always sent, false included, as the official client sends it.
+            insecure=_args.bool_arg("insecure", insecure),
         )
         return self._send(api.PUSH, request, timeout, stream=stream)
 

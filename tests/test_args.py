@@ -246,7 +246,7 @@ BAD_CALLS = [
     ),
     pytest.param("generate", ("m",), {"width": 0}, "width", id="width-zero"),
     pytest.param(
-        "embed", ("m",), {"dimensions": 0}, "dimensions", id="dimensions-zero"
+        "embed", ("m",), {"dimensions": -1}, "dimensions", id="dimensions-negative"
     ),
     pytest.param("embed", ("m", [1, 2]), {}, "input", id="input-ints"),
     pytest.param("embed", ("m", {"a"}), {}, "input", id="input-set"),

@@ -89,9 +89,17 @@ async def official_style(ollama: ModuleType, server: FakeOllama) -> list[Any]:
 
 
 async def _transcript(module_name: str) -> list[Any]:
+    seen, _ = await _run(module_name)
+    return seen
+
+
+async def _run(module_name: str) -> tuple[list[Any], list[Any]]:
+    """What the code saw, and the requests the emulator got (method, path,
+    JSON body)."""
     module = importlib.import_module(module_name)
     async with FakeOllama() as server:
-        return await official_style(module, server)
+        seen = await official_style(module, server)
+        return seen, [(r.method, r.path, r.json) for r in server.requests]
 
 
 async def test_official_code_runs_on_ollama_async() -> None:
@@ -103,6 +111,9 @@ async def test_official_code_runs_on_ollama_async() -> None:
 
 async def test_same_transcript_as_the_official_client() -> None:
     pytest.importorskip("ollama")
-    ours = await _transcript("ollama_async")
-    theirs = await _transcript("ollama")
+    ours, our_requests = await _run("ollama_async")
+    theirs, their_requests = await _run("ollama")
     assert ours == theirs
+    # The same requests, bodies included (tests/test_wire_parity.py has the
+    # argument combinations and the differences we mean).
+    assert our_requests == their_requests
