@@ -792,6 +792,7 @@ class AsyncClient:
 
     # create's parameters are positional in the official client, so its
     # overloads must spell them out: PEP 692 covers keyword arguments only.
+    # Parameters the official client lacks are keyword-only.
     @overload
     def create(
         self,
@@ -807,6 +808,13 @@ class AsyncClient:
         messages: Sequence[MessageArg] | None = None,
         *,
         stream: Literal[False] = False,
+        remote_host: str | None = None,
+        draft_files: Mapping[str, str] | None = None,
+        draft_quantize: str | None = None,
+        renderer: str | None = None,
+        parser: str | None = None,
+        requires: str | None = None,
+        info: Mapping[str, Any] | None = None,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
     ) -> Coroutine[Any, Any, ProgressResponse]: ...
     @overload
@@ -824,6 +832,13 @@ class AsyncClient:
         messages: Sequence[MessageArg] | None = None,
         *,
         stream: Literal[True],
+        remote_host: str | None = None,
+        draft_files: Mapping[str, str] | None = None,
+        draft_quantize: str | None = None,
+        renderer: str | None = None,
+        parser: str | None = None,
+        requires: str | None = None,
+        info: Mapping[str, Any] | None = None,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
     ) -> Stream[ProgressResponse]: ...
     @overload
@@ -841,6 +856,13 @@ class AsyncClient:
         messages: Sequence[MessageArg] | None = None,
         *,
         stream: bool,
+        remote_host: str | None = None,
+        draft_files: Mapping[str, str] | None = None,
+        draft_quantize: str | None = None,
+        renderer: str | None = None,
+        parser: str | None = None,
+        requires: str | None = None,
+        info: Mapping[str, Any] | None = None,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
     ) -> Coroutine[Any, Any, ProgressResponse] | Stream[ProgressResponse]: ...
     def create(
@@ -857,13 +879,39 @@ class AsyncClient:
         messages: Sequence[MessageArg] | None = None,
         *,
         stream: bool = False,
+        remote_host: str | None = None,
+        draft_files: Mapping[str, str] | None = None,
+        draft_quantize: str | None = None,
+        renderer: str | None = None,
+        parser: str | None = None,
+        requires: str | None = None,
+        info: Mapping[str, Any] | None = None,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
     ) -> Coroutine[Any, Any, ProgressResponse] | Stream[ProgressResponse]:
         """Create a model from an existing one (``from_``) or from uploaded
         blobs (``files``: file name -> ``sha256:`` digest, see
-        :meth:`create_blob`)."""
+        :meth:`create_blob`).
+
+        Args:
+            remote_host: the URL of the Ollama server that runs ``from_``:
+                the new model forwards its requests there.
+            draft_files: a draft model for speculative decoding, as blobs
+                (file name -> digest); ``draft_quantize`` quantizes it.
+            renderer: the built-in renderer that turns requests into the
+                model's prompt (instead of ``template``).
+            parser: the built-in parser of the model's output (thinking,
+                tool calls).
+            requires: the oldest Ollama version that can run the model.
+            info: overrides of the details the model reports:
+                ``capabilities``, ``model_family``, ``base_name``,
+                ``quantization_level``, ``parameter_size``,
+                ``context_length``, ``embedding_length``.
+        """
         if from_ is None and files is None:
             raise RequestError("create needs from_ (a model) or files (blob digests)")
+        if draft_quantize is not None and not draft_files:
+            # The server's 400: "--draft-quantize requires a DRAFT model".
+            raise RequestError("draft_quantize needs draft_files (a draft model)")
         request = CreateRequest(
             model=_args.model_arg(model),
             stream=_args.bool_arg("stream", stream) is True,
@@ -876,6 +924,15 @@ class AsyncClient:
             parameters=_args.options_arg(parameters, "parameters"),
             messages=_args.messages_arg(messages),
             quantize=_args.check_str("quantize", quantize),
+            remote_host=_args.check_str("remote_host", remote_host),
+            draft_files=_args.blob_digests("draft_files", draft_files),
+            draft_quantize=_args.check_str("draft_quantize", draft_quantize),
+            renderer=_args.check_str("renderer", renderer),
+            parser=_args.check_str("parser", parser),
+            requires=_args.check_str("requires", requires),
+            info=_args.opt(
+                None if info is None else dict(_args.instance_of("info", info, Mapping))
+            ),
         )
         return self._send(api.CREATE, request, timeout, stream=stream)
 

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import socket
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -25,6 +26,7 @@ from ollama_async import (
     ListResponse,
     MultiHostClient,
     NotFoundError,
+    Options,
     ProcessResponse,
     ProgressResponse,
     RequestError,
@@ -33,6 +35,7 @@ from ollama_async import (
     ShowResponse,
     StatusResponse,
     Timeout,
+    Tool,
     TotalTimeout,
     UsageError,
     VersionResponse,
@@ -236,6 +239,143 @@ async def test_blobs_and_create_from_files(
     assert created.status == "success"
     with pytest.raises(RequestError, match="no such file"):
         await client.create_blob(tmp_path / "missing.gguf")
+
+
+# -- request fields of the newest server (api/types.go) -------------------------
+
+
+async def test_create_sends_the_newer_fields(
+    client: AsyncClient, fake_ollama: FakeOllama
+) -> None:
+    created = await client.create(
+        "pirate",
+        None,  # quantize, from_ ...: the official positional order still holds
+        MODEL,
+        system="Arr.",
+        renderer="qwen3",
+        parser="qwen3",
+        requires="0.12.0",
+        info={"capabilities": ["tools"], "context_length": 8192},
+    )
+    assert created.status == "success"
+    assert fake_ollama.requests[-1].json == {
+        "model": "pirate",
+        "stream": False,
+        "from": MODEL,
+        "system": "Arr.",
+        "renderer": "qwen3",
+        "parser": "qwen3",
+        "requires": "0.12.0",
+        "info": {"capabilities": ["tools"], "context_length": 8192},
+    }
+
+    draft = fake_ollama.add_blob(b"GGUF draft model")
+    await client.create(
+        "fast", from_=MODEL, draft_files={"draft.gguf": draft}, draft_quantize="q8_0"
+    )
+    assert fake_ollama.requests[-1].json == {
+        "model": "fast",
+        "stream": False,
+        "from": MODEL,
+        "draft_files": {"draft.gguf": draft},
+        "draft_quantize": "q8_0",
+    }
+
+    remote = "http://10.0.0.2:11434"
+    await client.create("far", from_=MODEL, remote_host=remote, stream=True).collect()
+    assert fake_ollama.requests[-1].json == {
+        "model": "far",
+        "stream": True,
+        "from": MODEL,
+        "remote_host": remote,
+    }
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        pytest.param({"draft_quantize": "q8_0"}, "draft_quantize", id="no-draft"),
+        pytest.param({"draft_files": {"d.gguf": "x"}}, "draft_files", id="bad-digest"),
+        pytest.param({"renderer": 1}, "renderer", id="renderer-int"),
+        pytest.param({"info": [("a", 1)]}, "info", id="info-list"),
+    ],
+)
+async def test_create_newer_fields_are_checked(
+    client: AsyncClient, fake_ollama: FakeOllama, kwargs: dict[str, Any], name: str
+) -> None:
+    with pytest.raises(RequestError, match=name):
+        await client.create("pirate", from_=MODEL, **kwargs)
+    assert fake_ollama.requests == []
+
+
+async def test_options_draft_num_predict(
+    client: AsyncClient, fake_ollama: FakeOllama
+) -> None:
+    await client.chat(MODEL, USER_HI, options=Options(draft_num_predict=8))
+    assert fake_ollama.requests[-1].json["options"] == {"draft_num_predict": 8}
+
+
+async def test_typed_tool_properties_take_any_of_properties_required(
+    client: AsyncClient, fake_ollama: FakeOllama
+) -> None:
+    prop = Tool.Function.Parameters.Property
+    tool = Tool(
+        function=Tool.Function(
+            name="book",
+            parameters=Tool.Function.Parameters(
+                properties={
+                    "when": prop(any_of=[prop(type="string"), prop(type="null")]),
+                    "guest": prop(
+                        type="object",
+                        properties={"name": prop(type="string")},
+                        required=["name"],
+                    ),
+                },
+                required=["guest"],
+            ),
+        )
+    )
+    assert tool["function"]["parameters"]["properties"]["when"]["anyOf"]
+    await client.chat("qwen3:8b", USER_HI, tools=[tool])
+    assert fake_ollama.requests[-1].json["tools"] == [
+        {
+            "type": "function",
+            "function": {
+                "name": "book",
+                "parameters": {
+                    "type": "object",
+                    "properties": {
+                        "when": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                        "guest": {
+                            "type": "object",
+                            "properties": {"name": {"type": "string"}},
+                            "required": ["name"],
+                        },
+                    },
+                    "required": ["guest"],
+                },
+            },
+        }
+    ]
+
+
+async def test_embed_dimensions_zero_means_all(
+    client: AsyncClient, fake_ollama: FakeOllama
+) -> None:
+    # Ollama truncates only when 0 < dimensions < the model's length.
+    reply = await client.embed("nomic-embed-text", "one", dimensions=0)
+    assert fake_ollama.requests[-1].json["dimensions"] == 0
+    assert len(reply.embeddings[0]) == 768
+
+
+@pytest.mark.parametrize("think", [True, False, "low", "medium", "high", "max"])
+async def test_think_takes_what_the_server_takes(
+    client: AsyncClient, fake_ollama: FakeOllama, think: bool | str
+) -> None:
+    # api.ThinkValue: a JSON bool, or one of these four strings.
+    reply = await client.chat("qwen3:8b", USER_HI, think=think)
+    assert fake_ollama.requests[-1].json["think"] == think
+    assert bool(reply.message.thinking) is (think is not False)
 
 
 # -- errors ---------------------------------------------------------------------

@@ -94,13 +94,20 @@ class Message(Model, kw_only=True, gc=False):
 
 
 class ToolProperty(Model, kw_only=True):
-    """JSON schema of one tool parameter. Schemas passed as dicts are sent as
-    given, so keywords this type does not list are never lost."""
+    """JSON schema of one tool parameter, with the keywords the server reads
+    (``ToolProperty`` in Ollama's ``api/types.go``). Schemas passed as dicts
+    are sent as given, so keywords this type does not list are never lost."""
 
     type: str | list[str] | UnsetType = UNSET
     description: str | UnsetType = UNSET
     enum: list[Any] | UnsetType = UNSET
     items: Any | UnsetType = UNSET
+    any_of: list[ToolProperty] | UnsetType = field(default=UNSET, name="anyOf")
+    """``anyOf``: the value matches one of these schemas (``X | None`` ...)."""
+    properties: dict[str, ToolProperty] | UnsetType = UNSET
+    """The fields of an ``object`` parameter."""
+    required: list[str] | UnsetType = UNSET
+    """The fields of an ``object`` parameter that must be given."""
 
 
 class ToolParameters(Model, kw_only=True, omit_defaults=False):
@@ -114,6 +121,8 @@ class ToolParameters(Model, kw_only=True, omit_defaults=False):
     required: list[str] | UnsetType = UNSET
     defs: dict[str, Any] | UnsetType = field(default=UNSET, name="$defs")
     """``$defs`` of the schema, for nested types."""
+    items: Any | UnsetType = UNSET
+    """``items`` of the schema; the server and the official client have it."""
 
     Property = ToolProperty
 
@@ -151,6 +160,9 @@ class Options(Model, kw_only=True):
     main_gpu: int | UnsetType = UNSET
     use_mmap: bool | UnsetType = UNSET
     num_thread: int | UnsetType = UNSET
+    draft_num_predict: int | UnsetType = UNSET
+    """Speculative decoding: tokens the draft model proposes per step (the
+    server's default is 4 for a model with a draft model; 0 turns it off)."""
     # Per-request sampling options.
     num_keep: int | UnsetType = UNSET
     seed: int | UnsetType = UNSET

@@ -168,6 +168,23 @@ class CreateRequest(Model, kw_only=True):
     parameters: dict[str, Any] | UnsetType = UNSET
     messages: list[Message] | UnsetType = UNSET
     quantize: str | UnsetType = UNSET
+    remote_host: str | UnsetType = UNSET
+    """URL of the Ollama server that runs ``from`` (a remote model)."""
+    draft_files: dict[str, str] | UnsetType = UNSET
+    """A draft model for speculative decoding: file name -> blob digest."""
+    draft_quantize: str | UnsetType = UNSET
+    """Quantization of the draft model; needs ``draft_files``."""
+    renderer: str | UnsetType = UNSET
+    """Name of the built-in renderer that turns requests into the prompt."""
+    parser: str | UnsetType = UNSET
+    """Name of the built-in parser of the model's output."""
+    requires: str | UnsetType = UNSET
+    """The oldest Ollama version that can run the model."""
+    info: dict[str, Any] | UnsetType = UNSET
+    """Overrides of the model's reported details: ``capabilities`` (a list),
+    ``model_family``, ``base_name``, ``quantization_level``,
+    ``parameter_size`` (strings), ``context_length``, ``embedding_length``
+    (non-negative ints)."""
 
 
 class CopyRequest(Model, kw_only=True):
