@@ -10,7 +10,6 @@ per-endpoint facts of their own. Pure: no IO.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
@@ -30,9 +29,7 @@ from .types import (
     EmbedResponse,
     GenerateRequest,
     GenerateResponse,
-    ListModel,
     ListResponse,
-    ProcessModel,
     ProcessResponse,
     ProgressResponse,
     PullRequest,
@@ -111,8 +108,13 @@ def _decoder(tp: type[RespT]) -> Callable[[bytes], RespT]:
     return msgspec.json.Decoder(tp).decode
 
 
-# Called once per streamed line: a C-level getter, not a Python function.
-_done: Final[Callable[[Any], bool]] = operator.attrgetter("done")
+def _ended(chunk: ChatResponse | GenerateResponse) -> bool:
+    # Called once per streamed line, so kept to two attribute reads. Ollama
+    # ends with `done: true`; MLX-backed servers may end with a `done_reason`
+    # and no `done` (ollama/ollama-vscode#58, fixed in their client by #61).
+    # Ollama sets done_reason only on its final line; a non-empty one is
+    # required, in case a server sends "" on every line.
+    return chunk.done or bool(chunk.done_reason)
 
 
 def _succeeded(line: ProgressResponse) -> bool:
@@ -129,36 +131,16 @@ def _nothing(body: bytes) -> None:
     return None
 
 
-class _ListWire(msgspec.Struct):
-    # Older servers send `"models": null` for an empty list.
-    models: list[ListModel] | None = None
-
-
-class _ProcessWire(msgspec.Struct):
-    models: list[ProcessModel] | None = None
-
-
-_decode_list_wire = _decoder(_ListWire)
-_decode_ps_wire = _decoder(_ProcessWire)
-
-
-def _decode_list(body: bytes) -> ListResponse:
-    return ListResponse(models=_decode_list_wire(body).models or [])
-
-
-def _decode_ps(body: bytes) -> ProcessResponse:
-    return ProcessResponse(models=_decode_ps_wire(body).models or [])
-
-
 _decode_progress: Final = _decoder(ProgressResponse)
 
-# Generation and chat: a stream ends with its `done: true` line.
+# Generation and chat: a stream ends with its `done: true` line, or a line
+# with a `done_reason` and no `done` (see _ended).
 GENERATE: Final = Endpoint(
     "POST",
     "/api/generate",
     GenerateRequest,
     _decoder(GenerateResponse),
-    is_final=_done,
+    is_final=_ended,
     fold=fold_generate,
     loads_model=True,
 )
@@ -167,7 +149,7 @@ CHAT: Final = Endpoint(
     "/api/chat",
     ChatRequest,
     _decoder(ChatResponse),
-    is_final=_done,
+    is_final=_ended,
     fold=fold_chat,
     loads_model=True,
 )
@@ -217,8 +199,9 @@ BLOB_UPLOAD: Final = Endpoint(
     "POST", "/api/blobs/{digest}", None, _empty_success, idempotent=False
 )
 
-LIST: Final = Endpoint("GET", "/api/tags", None, _decode_list)
-PS: Final = Endpoint("GET", "/api/ps", None, _decode_ps)
+# `"models": null` decodes as [] (older servers send it for none).
+LIST: Final = Endpoint("GET", "/api/tags", None, _decoder(ListResponse))
+PS: Final = Endpoint("GET", "/api/ps", None, _decoder(ProcessResponse))
 SHOW: Final = Endpoint("POST", "/api/show", ShowRequest, _decoder(ShowResponse))
 COPY: Final = Endpoint(
     "POST", "/api/copy", CopyRequest, _empty_success, idempotent=False

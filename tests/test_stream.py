@@ -206,6 +206,102 @@ async def test_clean_end_without_done_line_raises(raw_server) -> None:
             await client.pull("x", stream=True).collect()
 
 
+# MLX-backed servers may end a stream with a `done_reason` and no `done: true`
+# (ollama/ollama-vscode#58; their client accepts it since #61). Lines shaped
+# like Ollama's own (docs/api.md, "Chat request (Streaming)"), the last one
+# without `done`, or with `done: false`.
+MLX_ENDINGS = {
+    "chat": (
+        b'{"model":"m","created_at":"2026-01-15T10:30:00Z",'
+        b'"message":{"role":"assistant","content":"Hel"},"done":false}\n'
+        b'{"model":"m","created_at":"2026-01-15T10:30:01Z",'
+        b'"message":{"role":"assistant","content":"lo"}}\n',
+        b'{"model":"m","created_at":"2026-01-15T10:30:02Z",'
+        b'"message":{"role":"assistant","content":""},%s"done_reason":"stop",'
+        b'"eval_count":2}\n',
+    ),
+    "generate": (
+        b'{"model":"m","created_at":"2026-01-15T10:30:00Z","response":"Hel",'
+        b'"done":false}\n'
+        b'{"model":"m","created_at":"2026-01-15T10:30:01Z","response":"lo"}\n',
+        b'{"model":"m","created_at":"2026-01-15T10:30:02Z",%s'
+        b'"done_reason":"stop","eval_count":2}\n',
+    ),
+}
+
+
+def _open(client: AsyncClient, endpoint: str):
+    if endpoint == "chat":
+        return client.chat(MODEL, USER_HI, stream=True)
+    return client.generate(MODEL, "hi", stream=True)
+
+
+def _text(part) -> str:
+    return part.message.content if isinstance(part, ChatResponse) else part.response
+
+
+@pytest.mark.parametrize("done", [b"", b'"done":false,'], ids=["no-done", "done-false"])
+@pytest.mark.parametrize("endpoint", ["chat", "generate"])
+async def test_done_reason_without_done_ends_the_stream(
+    raw_server, endpoint: str, done: bytes
+) -> None:
+    chunks, last = MLX_ENDINGS[endpoint]
+    requests = 0
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        nonlocal requests
+        requests += 1
+        response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await response.prepare(request)
+        await response.write(chunks)
+        await response.write(last % done)
+        # Anything after the final line is not read as a chunk.
+        await response.write(b'{"model":"m","response":"late","done":true}\n')
+        await response.write_eof()
+        return response
+
+    async with AsyncClient(await raw_server(handler)) as client:
+        stream = _open(client, endpoint)
+        parts = [p async for p in stream]
+        assert stream.closed
+        assert [_text(p) for p in parts] == ["Hel", "lo", ""]
+        assert (parts[-1].done, parts[-1].done_reason) == (False, "stop")
+
+        whole = await _open(client, endpoint).collect()
+        assert _text(whole) == "Hello"
+        # The last line's fields, as sent: done_reason and metrics, done=False.
+        assert (whole.done, whole.done_reason, whole.eval_count) == (False, "stop", 2)
+        assert whole.created_at == "2026-01-15T10:30:02Z"
+    assert requests == 2
+
+
+@pytest.mark.parametrize("endpoint", ["chat", "generate"])
+async def test_neither_done_nor_done_reason_is_incomplete(
+    raw_server, endpoint: str
+) -> None:
+    chunks, last = MLX_ENDINGS[endpoint]
+    # An empty done_reason is not an ending either.
+    not_last = last.replace(b'"stop"', b'""') % b""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await response.prepare(request)
+        await response.write(chunks + not_last)
+        await response.write_eof()
+        return response
+
+    async with AsyncClient(await raw_server(handler)) as client:
+        stream = _open(client, endpoint)
+        seen = []
+        with pytest.raises(IncompleteStreamError, match="incomplete"):
+            async for part in stream:
+                seen.append(_text(part))
+        assert seen == ["Hel", "lo", ""]
+        assert stream.closed
+        with pytest.raises(IncompleteStreamError):
+            await _open(client, endpoint).collect()
+
+
 async def test_last_line_without_newline_and_duplicate_done(raw_server) -> None:
     async def handler(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})

@@ -581,7 +581,9 @@ def test_omitted_fields_are_defaulted() -> None:
     ("payload", "type_"),
     [
         pytest.param(
-            b'{"model":"m"}', GenerateResponse, id="generate-without-response"
+            b'{"error":"boom"}',
+            GenerateResponse,
+            id="error-line-is-not-a-generate-chunk",
         ),
         pytest.param(b'{"model":"m"}', ChatResponse, id="chat-without-message"),
         pytest.param(b"{}", ProgressResponse, id="progress-without-status"),

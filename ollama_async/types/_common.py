@@ -3,7 +3,7 @@ model details, log probabilities."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, overload
 
 from msgspec import UNSET, UnsetType, field
 
@@ -26,6 +26,22 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    OrNull = Annotated[T, "null on the wire"]
+else:
+
+    class OrNull:
+        """``OrNull[X]``: a response field that also decodes JSON ``null``.
+
+        msgspec sees ``X | None``; type checkers see ``X``, because the Struct's
+        ``__post_init__`` (which msgspec runs after decoding) replaces the None
+        with ``X``'s empty value. Go encodes a nil slice as ``null`` when the
+        field has no ``omitempty``, and ollama.com may send ``null`` as well.
+        """
+
+        def __class_getitem__(cls, tp: Any) -> Any:
+            return tp | None
 
 
 class Image(Model, kw_only=True):

@@ -7,6 +7,7 @@ from typing import Any
 from msgspec import UNSET, UnsetType
 
 from ._base import Model
+from ._common import OrNull
 
 __all__ = ["EmbedRequest", "EmbedResponse", "EmbeddingsRequest", "EmbeddingsResponse"]
 
@@ -25,7 +26,9 @@ class EmbedRequest(Model, kw_only=True):
 class EmbedResponse(Model, kw_only=True, gc=False):
     """Reply of ``embed``: one L2-normalised vector per input, in order."""
 
-    embeddings: list[list[float]]
+    embeddings: OrNull[list[list[float]]]
+    """One vector per input, in order; ``[]`` when the server sent ``null``
+    (the official client rejects that)."""
     model: str = ""
     total_duration: int | None = None
     """Nanoseconds for the whole request."""
@@ -33,6 +36,9 @@ class EmbedResponse(Model, kw_only=True, gc=False):
     """Nanoseconds spent loading the model."""
     prompt_eval_count: int | None = None
     """Number of input tokens."""
+
+    def __post_init__(self) -> None:
+        self.embeddings = self.embeddings or []  # null, see OrNull
 
 
 class EmbeddingsRequest(Model, kw_only=True):
@@ -47,4 +53,8 @@ class EmbeddingsRequest(Model, kw_only=True):
 class EmbeddingsResponse(Model, kw_only=True, gc=False):
     """Reply of the legacy ``embeddings``: one vector, not normalised."""
 
-    embedding: list[float]
+    embedding: OrNull[list[float]]
+    """``[]`` when the server sent ``null`` (the official client rejects that)."""
+
+    def __post_init__(self) -> None:
+        self.embedding = self.embedding or []  # null, see OrNull

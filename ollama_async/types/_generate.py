@@ -1,8 +1,9 @@
 """``/api/generate`` and ``/api/chat``: requests, chunks and final responses.
 
 A streamed chunk and the final (or non-streamed) response share one type per
-endpoint, as in the official client: the final one has ``done=True`` and the
-metrics.
+endpoint, as in the official client: the final one has ``done=True`` (or, from
+some MLX-backed servers, only a ``done_reason``) and the metrics. Every field
+but chat's ``message`` has a default: servers and ollama.com leave some out.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ class _Metrics(Model, kw_only=True, gc=False):
     created_at: str | None = None
     """RFC 3339 UTC timestamp with up to 9 fractional digits."""
     done: bool = False
-    """``True`` only on the final chunk."""
+    """``True`` only on the final chunk. A stream whose last line has a
+    ``done_reason`` but no ``done`` (MLX-backed servers) also ends normally;
+    that line keeps ``done=False``, as sent."""
     done_reason: str | None = None
     """Final chunk: ``stop``, ``length``; load/unload replies: ``load``, ``unload``."""
     total_duration: int | None = None
@@ -50,21 +53,38 @@ class _Metrics(Model, kw_only=True, gc=False):
     logprobs: list[Logprob] | None = None
     """Log probabilities of the generated tokens, when requested."""
     remote_model: str | None = None
+    """Cloud models: the name of the upstream model that answered."""
     remote_host: str | None = None
+    """Cloud models: the URL of the upstream host that answered."""
     debug_info: DebugInfo | None = field(default=None, name="_debug_info")
+    """Reply to ``_debug_render_only``: the rendered prompt, nothing generated."""
+    _error: None = field(default=None, name="error")
+    # Never set. GenerateResponse has no required field, so an `{"error": ...}`
+    # line would decode as an empty chunk; this field makes it fail instead (a
+    # string is not null) at no cost to other lines, and the stream and the
+    # client then raise StreamError with its message, as Go's client does
+    # (api/client.go, stream).
 
 
 class GenerateResponse(_Metrics, kw_only=True, gc=False):
     """A chunk of a ``generate`` stream, or the whole non-streamed answer."""
 
-    response: str
-    """Text generated in this chunk (``""`` on the final chunk of a stream)."""
+    response: str = ""
+    """Text generated in this chunk (``""`` on the final chunk of a stream, and
+    when the server leaves it out, as image generation and ollama.com may)."""
     thinking: str | None = None
     """Reasoning generated in this chunk, when thinking is on."""
     context: list[int] | None = None
     """Final chunk: the conversation encoding (deprecated by the server)."""
     tool_calls: list[ToolCall] | None = None
     """Final chunk, for models with a built-in tool parser."""
+    image: str | None = None
+    """Image generation (experimental): the base64 image, on the final chunk.
+    Sent by servers from ollama/ollama#13753 until #16615 removed it."""
+    completed: int | None = None
+    """Image generation (experimental): diffusion steps done so far."""
+    total: int | None = None
+    """Image generation (experimental): diffusion steps in all."""
 
     @overload
     def parse(self) -> Any: ...
@@ -83,7 +103,8 @@ class ChatResponse(_Metrics, kw_only=True, gc=False):
     """A chunk of a ``chat`` stream, or the whole non-streamed answer."""
 
     message: Message
-    """The assistant's message (a piece of it, in a stream)."""
+    """The assistant's message (a piece of it, in a stream). Required: Ollama
+    sends it on every line, and a line without it is not a chat chunk."""
 
     @overload
     def parse(self) -> Any: ...

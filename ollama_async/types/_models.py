@@ -9,7 +9,7 @@ from typing import Any
 from msgspec import UNSET, UnsetType, field
 
 from ._base import Model
-from ._common import Message, ModelDetails
+from ._common import Message, ModelDetails, OrNull
 
 __all__ = [
     "CopyRequest",
@@ -50,9 +50,13 @@ class ListModel(Model, kw_only=True, gc=False):
 class ListResponse(Model, kw_only=True, gc=False):
     """Reply of ``list()``."""
 
-    models: list[ListModel] = []
+    models: OrNull[list[ListModel]] = []
+    """``[]`` when absent or ``null`` (older servers send ``null`` for none)."""
 
     Model = ListModel
+
+    def __post_init__(self) -> None:
+        self.models = self.models or []  # null, see OrNull
 
 
 class Tensor(Model, kw_only=True, gc=False):
@@ -60,7 +64,11 @@ class Tensor(Model, kw_only=True, gc=False):
 
     name: str = ""
     type: str = ""
-    shape: list[int] = []
+    shape: OrNull[list[int]] = []
+    """Dimensions; ``[]`` when absent or ``null`` (Go's nil slice)."""
+
+    def __post_init__(self) -> None:
+        self.shape = self.shape or []  # null, see OrNull
 
 
 class ShowResponse(Model, kw_only=True, gc=False):
@@ -111,9 +119,13 @@ class ProcessModel(Model, kw_only=True, gc=False):
 class ProcessResponse(Model, kw_only=True, gc=False):
     """Reply of ``ps()``."""
 
-    models: list[ProcessModel] = []
+    models: OrNull[list[ProcessModel]] = []
+    """``[]`` when absent or ``null`` (Go's nil slice: nothing loaded)."""
 
     Model = ProcessModel
+
+    def __post_init__(self) -> None:
+        self.models = self.models or []  # null, see OrNull
 
 
 class StatusResponse(Model, kw_only=True, gc=False):
