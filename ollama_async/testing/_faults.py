@@ -18,15 +18,20 @@ FAULT_HEADER: Final = "X-Fake-Fault"
 BUSY_MESSAGE: Final = (
     "server busy, please try again.  maximum pending requests exceeded"
 )
-RUN_ERROR: Final = "an error was encountered while running the model"
+# What Ollama says when the runner dies mid-answer: llama-server's stream ends
+# early (``llm/llama_server.go``, "unexpected EOF" when it left no message).
+RUN_ERROR: Final = "an error was encountered while running the model: unexpected EOF"
 
+# Go's texts where a status has one that needs no name: the runner crashing
+# while loading (500), cloud being off (403), the queue (503). The others name
+# a model or relay ollama.com, so they are generic.
 _DEFAULT_MESSAGES: Final = {
     400: "invalid request",
     401: "unauthorized",
-    403: "forbidden",
+    403: "ollama cloud is disabled",
     404: "not found",
     429: "too many requests, please try again later",
-    500: "llama runner process has terminated: exit status 2",
+    500: "llama-server process has terminated: exit status 2",
     502: "bad gateway",
     503: BUSY_MESSAGE,
 }

@@ -177,7 +177,11 @@ async def respond(
     lines: Iterator[bytes],
     single: Callable[[], dict[str, Any]],
     plan: Plan,
+    *,
+    finish: Callable[[Any], web.Response] = json_reply,
 ) -> web.StreamResponse:
+    """Stream ``lines``, or answer ``single()`` through ``finish`` (the JSON
+    reply, or a relay's)."""
     server = ex.server
     if server.first_token_delay:
         await asyncio.sleep(server.first_token_delay)
@@ -189,11 +193,13 @@ async def respond(
         # generated: as long as streaming it would take.
         plan.first_ns = time.perf_counter_ns()
         await asyncio.sleep(pace * plan.tokens)
-    return await _single(ex, single)
+    return await _single(ex, single, finish)
 
 
 async def _single(
-    ex: Exchange, build: Callable[[], dict[str, Any]]
+    ex: Exchange,
+    build: Callable[[], dict[str, Any]],
+    finish: Callable[[Any], web.Response],
 ) -> web.StreamResponse:
     """A non-streamed answer, with stream faults mapped onto one reply."""
     fault = ex.fault
@@ -211,7 +217,7 @@ async def _single(
             return web.Response(
                 body=b'{"model": not json', headers={"Content-Type": JSON_UTF8}
             )
-    return json_reply(build())
+    return finish(build())
 
 
 def huge_size(ex: Exchange) -> int:

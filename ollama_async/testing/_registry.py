@@ -24,10 +24,13 @@ if TYPE_CHECKING:
 DEFAULT_HOST: Final = "registry.ollama.ai"
 DEFAULT_NAMESPACE: Final = "library"
 DEFAULT_TAG: Final = "latest"
+DEFAULT_TEMPLATE: Final = "{{ .Prompt }}"
+"""Go's ``template.DefaultTemplate``: what a model without a template layer has."""
 
 _PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}")
 _NAMESPACE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,79}")
 _HOST = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,349}")
+_MISSING: Final = "!MISSING!"  # Go's model.MissingPart
 
 
 @dataclass(frozen=True)
@@ -52,33 +55,136 @@ class Name:
     @property
     def display(self) -> str:
         """Shortest form, as ``/api/tags`` lists it: ``llama3.2:latest``."""
-        if self.host != DEFAULT_HOST:
+        if self.host.lower() != DEFAULT_HOST:
             return self.full
-        if self.namespace != DEFAULT_NAMESPACE:
+        if self.namespace.lower() != DEFAULT_NAMESPACE:
             return f"{self.namespace}/{self.model}:{self.tag}"
         return f"{self.model}:{self.tag}"
+
+    @property
+    def valid(self) -> bool:
+        """Go's ``Name.IsValid``: every part present and well formed."""
+        return bool(
+            _PART.fullmatch(self.model)
+            and _PART.fullmatch(self.tag)
+            and _NAMESPACE.fullmatch(self.namespace)
+            and _HOST.fullmatch(self.host)
+        )
+
+
+def _cut_promised(text: str, sep: str) -> tuple[str, str, bool]:
+    """Go's ``cutPromised``: split at the last ``sep``; an empty side is missing."""
+    head, found, tail = text.rpartition(sep)
+    if not found:
+        return text, "", False
+    return head or _MISSING, tail or _MISSING, True
+
+
+def go_name(text: str) -> Name:
+    """Go's ``model.ParseName``: split, then fill the defaults; maybe invalid.
+
+    No check is made here (see `Name.valid`): Ollama reports some invalid names
+    by what this gives, as in ``unqualified name: registry.ollama.ai/...``.
+    """
+    host = namespace = tag = ""
+    if text.rfind(":") > text.rfind("/"):
+        text, tag, _ = _cut_promised(text, ":")
+    text, model, promised = _cut_promised(text, "/")
+    if promised:
+        text, namespace, promised = _cut_promised(text, "/")
+        if promised:
+            scheme, found, rest = text.partition("://")
+            host = rest if found else scheme
+        else:
+            namespace = text
+    else:
+        model = text
+    return Name(
+        host or DEFAULT_HOST, namespace or DEFAULT_NAMESPACE, model, tag or DEFAULT_TAG
+    )
 
 
 def parse_name(text: str) -> Name | None:
     """Parse like Go's ``model.ParseName``; None when the name is invalid."""
-    text = text.partition("@")[0]
-    tag = DEFAULT_TAG
-    colon = text.rfind(":")
-    if colon >= 0 and "/" not in text[colon:]:
-        text, tag = text[:colon], text[colon + 1 :]
-    parts = text.split("/")
-    if len(parts) > 3:
-        return None
-    model = parts[-1]
-    namespace = parts[-2] if len(parts) >= 2 else DEFAULT_NAMESPACE
-    host = parts[-3] if len(parts) == 3 else DEFAULT_HOST
-    ok = (
-        _PART.fullmatch(model)
-        and _PART.fullmatch(tag)
-        and _NAMESPACE.fullmatch(namespace)
-        and _HOST.fullmatch(host)
-    )
-    return Name(host, namespace, model, tag) if ok else None
+    name = go_name(text)
+    return name if name.valid else None
+
+
+LOCAL: Final = "local"
+CLOUD: Final = "cloud"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What a request's ``model`` names (Go's ``parsedModelRef``).
+
+    ``base`` is the name without a ``:local`` / ``:cloud`` / ``-cloud`` suffix;
+    ``source`` says which suffix there was (``""``, `LOCAL` or `CLOUD`).
+    """
+
+    original: str
+    base: str
+    source: str
+    name: Name
+
+
+class ModelRefError(ValueError):
+    """A model reference Ollama refuses; ``kind`` is ``required``, ``conflict``
+    or ``invalid`` (Go's ``writeModelRefParseError`` maps each to its reply)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def _source_suffix(raw: str) -> tuple[str, str]:
+    """Go's ``parseSourceSuffix``: (base, source)."""
+    idx = raw.rfind(":")
+    if idx >= 0:
+        suffix_raw = raw[idx + 1 :].strip()
+        suffix = suffix_raw.lower()
+        if suffix in (CLOUD, LOCAL):
+            return raw[:idx], suffix
+        if "/" not in suffix_raw and suffix.endswith("-cloud"):
+            return raw[: idx + 1] + suffix_raw[: -len("-cloud")], CLOUD
+    return raw, ""
+
+
+def parse_ref(raw: str) -> ModelRef:
+    """Go's ``parseAndValidateModelRef``; raises `ModelRefError`."""
+    raw = raw.strip()
+    if not raw:
+        raise ModelRefError("required", "model is required")
+    base, source = _source_suffix(raw)
+    if source and _source_suffix(base)[1]:
+        raise ModelRefError(
+            "conflict", f"use either :local or :cloud, not both: {go_quote(raw)}"
+        )
+    name = go_name(base)
+    if not name.valid:
+        raise ModelRefError("invalid", "invalid model name")
+    return ModelRef(raw, base, source, name)
+
+
+def pull_ref(raw: str) -> ModelRef:
+    """Go's ``parseNormalizePullModelRef``: a cloud name becomes the legacy
+    stub name (``gpt-oss:20b:cloud`` -> ``gpt-oss:20b-cloud``)."""
+    ref = parse_ref(raw)
+    if ref.source != CLOUD:
+        return ref
+    explicit_tag = ref.base.rfind(":") > ref.base.rfind("/")
+    base = ref.base + ("-cloud" if explicit_tag else ":cloud")
+    name = go_name(base)
+    if not name.valid:
+        raise ModelRefError("invalid", "invalid model name")
+    return ModelRef(ref.original, base, ref.source, name)
+
+
+def unqualified(text: str) -> str:
+    """Go's error for pushing an invalid name: ParseName, DisplayShortest,
+    ParseName again, then ``unqualified name: <Name.String()>``."""
+    name = go_name(go_name(text).display)
+    return f"unqualified name: {name.full}"
 
 
 def fake_digest(*parts: str) -> str:
@@ -98,6 +204,16 @@ class FakeModel:
     ``tool_calls`` (a list of ``{"name": ..., "arguments": {...}}``) is what the
     model answers when a chat request offers tools; ``fault`` is injected into
     every request that names this model.
+
+    ``remote_host`` and ``remote_model`` make it a remote model, the stub
+    ``ollama pull gpt-oss:20b-cloud`` installs: Ollama relays its generate and
+    chat requests to that host (only ``ollama.com`` is allowed, Ollama's default
+    ``OLLAMA_REMOTES``), and reports both in tags, show and every answer.
+    ``renderer`` and ``parser`` name Ollama's built-in prompt renderer and
+    output parser (Modelfile ``RENDERER``/``PARSER``), ``requires`` the lowest
+    Ollama version the model needs, as ``/api/show`` reports it. An empty
+    ``template`` with neither renderer nor parser stands for a model run
+    through its GGUF chat template (the runner's own chat endpoint).
     """
 
     name: str
@@ -112,12 +228,17 @@ class FakeModel:
     embedding_length: int = 3072
     size: int = 2_019_393_189
     digest: str = ""
-    template: str = "{{ .Prompt }}"
+    template: str = DEFAULT_TEMPLATE
     system: str = ""
     license: str = ""
     parameters: dict[str, Any] = field(default_factory=dict)
     messages: list[dict[str, Any]] = field(default_factory=list)
     modified_at: datetime | None = None
+    renderer: str = ""
+    parser: str = ""
+    requires: str = ""
+    remote_host: str = ""
+    remote_model: str = ""
     reply: str | None = None
     tool_calls: list[dict[str, Any]] | None = None
     fault: Fault | None = None
@@ -146,16 +267,41 @@ class FakeModel:
         """Whether the model reports ``capability`` (``tools``, ``thinking`` ...)."""
         return capability in self.capabilities
 
-    def details(self) -> dict[str, Any]:
-        """The ``details`` object of tags/show/ps."""
-        return {
-            "parent_model": self.parent_model,
+    @property
+    def is_remote(self) -> bool:
+        """Whether generate and chat are relayed to ``remote_host`` (Go checks
+        both fields)."""
+        return bool(self.remote_host and self.remote_model)
+
+    @property
+    def native_chat(self) -> bool:
+        """Whether the runner renders chats itself (no Go template, renderer or
+        parser: Ollama's ``chatExecutionModeNative``). Never for a remote
+        model, which Ollama gives its default template."""
+        return not (self.template or self.renderer or self.parser or self.remote_host)
+
+    def details(self, *, lengths: bool = False, parent: bool = True) -> dict[str, Any]:
+        """The ``details`` object: tags has the lengths, ps no parent model."""
+        out: dict[str, Any] = {
+            "parent_model": self.parent_model if parent else "",
             "format": self.format,
             "family": self.family,
             "families": self.families,
             "parameter_size": self.parameter_size,
             "quantization_level": self.quantization_level,
         }
+        if lengths:
+            # Go's model list reads both from the GGUF (from the config for a
+            # remote model); zero is omitted.
+            out |= {
+                k: v
+                for k, v in (
+                    ("context_length", self.context_length),
+                    ("embedding_length", self.embedding_length),
+                )
+                if v
+            }
+        return out
 
     def layers(self) -> list[tuple[str, str, int]]:
         """(media type, sha256 hex, size) per layer, weights first."""
@@ -163,15 +309,20 @@ class FakeModel:
             ("application/vnd.ollama.image.template", self.template),
             ("application/vnd.ollama.image.license", self.license),
             ("application/vnd.ollama.image.system", self.system),
-            ("application/vnd.ollama.image.params", str(sorted(self.parameters))),
-        ]
-        out = [
             (
-                "application/vnd.ollama.image.model",
-                fake_digest("weights", self.digest),
-                self.size - 2048,
-            )
+                "application/vnd.ollama.image.params",
+                str(sorted(self.parameters)) if self.parameters else "",
+            ),
         ]
+        out = []
+        if not self.remote_host:
+            out.append(
+                (
+                    "application/vnd.ollama.image.model",
+                    fake_digest("weights", self.digest),
+                    self.size - 2048,
+                )
+            )
         out += [
             (kind, fake_digest(kind, text), max(len(text.encode()), 20))
             for kind, text in small
@@ -185,15 +336,40 @@ class FakeModel:
         return {
             "name": self.name,
             "model": self.name,
+            **self._remote_fields(),
             "modified_at": local_rfc3339(self.modified_at),
             "size": self.size,
             "digest": self.digest,
-            "details": self.details(),
+            "details": self.details(lengths=True),
             "capabilities": list(self.capabilities),
         }
 
+    def _remote_fields(self) -> dict[str, str]:
+        """``remote_model`` and ``remote_host``, each omitted when empty."""
+        return {
+            k: v
+            for k, v in (
+                ("remote_model", self.remote_model),
+                ("remote_host", self.remote_host),
+            )
+            if v
+        }
+
     def model_info(self, *, verbose: bool) -> dict[str, Any]:
-        """GGUF-style metadata; long arrays are blanked unless verbose (as Ollama)."""
+        """GGUF-style metadata; long arrays are blanked unless verbose (as Ollama).
+
+        Keys are sorted, as Go writes a map. A remote model has no GGUF: Go
+        reports its family and lengths from the config instead.
+        """
+        if self.remote_host:
+            if not self.family:
+                return {}
+            remote: dict[str, Any] = {"general.architecture": self.family}
+            if self.context_length > 0:
+                remote[f"{self.family}.context_length"] = self.context_length
+            if self.embedding_length > 0:
+                remote[f"{self.family}.embedding_length"] = self.embedding_length
+            return dict(sorted(remote.items()))
         arch = self.family.replace("-", "")
         tokens = ["<unk>", "<s>", "</s>", "the", "of", "and", "to", "in"]
         info: dict[str, Any] = {
@@ -212,7 +388,7 @@ class FakeModel:
                 k: ([] if isinstance(v, list) and len(v) > 5 else v)
                 for k, v in info.items()
             }
-        return info
+        return dict(sorted(info.items()))
 
     def parameters_text(self) -> str:
         """The ``parameters`` string: key padded to 30 columns, then the value
@@ -228,19 +404,27 @@ class FakeModel:
         self, *, system: str = "", options: Mapping[str, Any] | None = None
     ) -> str:
         """A Modelfile like ``ollama show --modelfile`` prints (Go's
-        ``Model.String``); ``system`` and ``options`` as ``/api/show`` takes them."""
-        weights = self.layers()[0][1]
+        ``Model.String``); ``system`` and ``options`` as ``/api/show`` takes them.
+
+        A model without a template layer shows Go's default template; a remote
+        model has no weights, so its ``FROM`` names nothing.
+        """
+        weights = self.layers()[0][1] if not self.remote_host else ""
         out = [
             '# Modelfile generated by "ollama show"',
             "# To build a new Modelfile based on this, replace FROM with:",
             f"# FROM {self.name}",
             "",
-            f"FROM /root/.ollama/models/blobs/sha256-{weights}",
-            f"TEMPLATE {_modelfile_quote(self.template)}",
+            f"FROM /root/.ollama/models/blobs/sha256-{weights}" if weights else "FROM ",
+            f"TEMPLATE {_modelfile_quote(self.template or DEFAULT_TEMPLATE)}",
         ]
         system = system or self.system
         if system:
             out.append(f"SYSTEM {_modelfile_quote(system)}")
+        if self.renderer:
+            out.append(f"RENDERER {_modelfile_quote(self.renderer)}")
+        if self.parser:
+            out.append(f"PARSER {_modelfile_quote(self.parser)}")
         parameters = {**self.parameters, **(options or {})}
         for key in sorted(parameters):
             value = parameters[key]
@@ -260,23 +444,36 @@ class FakeModel:
         system: str = "",
         options: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """The ``/api/show`` body (fields omitted when empty, as Go does).
+        """The ``/api/show`` body, in the field order of Go's ``ShowResponse``
+        (fields omitted when empty, as Go does).
 
         As Ollama's ``GetModelInfo``: a non-empty ``system`` replaces the
         model's in ``system`` and the Modelfile; ``options`` are merged over the
         parameters in ``modelfile`` only, after ``parameters`` was written.
+        ``requires`` comes from the model's config; ``renderer`` and
+        ``parser`` only reach the Modelfile (Go never fills those two fields
+        of a local answer). A remote model stops before the weights: no
+        tensors, no projector, and ``model_info`` from its config.
         """
         assert self.modified_at is not None
+        template = self.template
+        if self.remote_host:
+            template = template or DEFAULT_TEMPLATE
         body: dict[str, Any] = {
             "license": self.license,
             "modelfile": self.modelfile(system=system, options=options),
             "parameters": self.parameters_text(),
-            "template": self.template,
+            "template": template,
             "system": system or self.system,
             "details": self.details(),
             "messages": self.messages,
+            **self._remote_fields(),
             "model_info": self.model_info(verbose=verbose),
-            "tensors": [
+        }
+        if not self.is_remote:
+            if self.has("vision"):
+                body["projector_info"] = {"clip.has_vision_encoder": True}
+            body["tensors"] = [
                 {
                     "name": "token_embd.weight",
                     "type": "Q4_K",
@@ -287,12 +484,12 @@ class FakeModel:
                     "type": "F32",
                     "shape": [self.embedding_length],
                 },
-            ],
+            ]
+        body |= {
             "capabilities": list(self.capabilities),
             "modified_at": local_rfc3339(self.modified_at),
+            "requires": self.requires,
         }
-        if self.has("vision"):
-            body["projector_info"] = {"clip.has_vision_encoder": True}
         keep = {"details", "model_info", "modified_at"}
         return {k: v for k, v in body.items() if v or k in keep}
 
@@ -486,6 +683,20 @@ class ModelRegistry(MutableMapping[str, FakeModel]):
         parsed = parse_name(name)
         return None if parsed is None else self._models.get(parsed.key)
 
+    def existing_name(self, name: Name) -> Name:
+        """Go's ``getExistingName``: each part of ``name`` spelled as an
+        installed model spells it, where one matches it ignoring case."""
+        parts = [name.host, name.namespace, name.model, name.tag]
+        for model in self._models.values():
+            have = parse_name(model.name)
+            assert have is not None
+            known = [have.host, have.namespace, have.model, have.tag]
+            parts = [
+                k if k.lower() == p.lower() else p
+                for p, k in zip(parts, known, strict=True)
+            ]
+        return Name(*parts)
+
     def __getitem__(self, name: str) -> FakeModel:
         model = self.find(name)
         if model is None:
@@ -520,14 +731,15 @@ class Loaded:
     context_length: int
 
     def ps_entry(self) -> dict[str, Any]:
-        """One element of ``/api/ps``."""
+        """One element of ``/api/ps``, in the field order of Go's
+        ``ProcessModelResponse``; its details carry no parent model."""
         return {
             "name": self.model.name,
             "model": self.model.name,
             "size": self.model.size,
-            "size_vram": self.model.size,
             "digest": self.model.digest,
-            "details": self.model.details(),
+            "details": self.model.details(parent=False),
             "expires_at": local_rfc3339(self.expires_at),
+            "size_vram": self.model.size,
             "context_length": self.context_length,
         }

@@ -1,8 +1,9 @@
 """Request validation shared by the model-running handlers.
 
-Owns the Go field specs of each request struct (for decoder-style type errors)
-and the checks Ollama runs before any output: ``keep_alive``, ``think``,
-``top_logprobs``, option types and ``format``. Imports aiohttp (via `_exchange`),
+Owns the Go field specs of each request struct (for decoder-style errors, which
+cover ``keep_alive`` and ``think``) and the checks Ollama runs before any
+output: model references, ``top_logprobs``, option types, ``format``, and what
+the runner says to images it cannot see. Imports aiohttp (via `_exchange`),
 msgspec and the standard library.
 """
 
@@ -13,8 +14,8 @@ from typing import Any, Final
 import msgspec
 
 from ._exchange import Exchange, Reject, error_reply
-from ._registry import FakeModel, parse_name
-from ._wire import JSON_PLAIN, JSON_UTF8, GoJSONError, go_quote, parse_keep_alive
+from ._registry import FakeModel, ModelRef, ModelRefError, parse_name, parse_ref
+from ._wire import JSON_PLAIN, JSON_UTF8, go_quote, parse_keep_alive
 
 IMAGES: Final = ("[]", "base64", "[]api.ImageData")
 OPTIONS: Final = "map[string]interface {}"
@@ -126,27 +127,33 @@ THINK_LEVELS: Final = {"low": 0.25, "medium": 0.5, "high": 1.0, "max": 1.0}
 
 
 def keep_alive_of(data: dict[str, Any]) -> float | None:
-    try:
-        return parse_keep_alive(data.get("keep_alive"))
-    except GoJSONError as exc:
-        raise Reject(error_reply(400, str(exc))) from None
+    """``keep_alive`` in seconds (None: not sent); `Exchange.decode` checked it."""
+    return parse_keep_alive(data.get("keep_alive"))
 
 
 def think_of(data: dict[str, Any]) -> bool | str | None:
-    value = data.get("think")
-    if value is None or isinstance(value, bool):
-        return value
-    if not isinstance(value, str):
-        raise Reject(error_reply(400, "think must be a boolean or string"))
-    if value not in THINK_LEVELS:
-        raise Reject(
-            error_reply(
-                400,
-                f"invalid think value: {go_quote(value)} (must be "
-                '"high", "medium", "low", "max", true, or false)',
-            )
-        )
+    """``think`` as sent; `Exchange.decode` checked it."""
+    value: bool | str | None = data.get("think")
     return value
+
+
+def model_ref(ex: Exchange, raw: str, status: int, message: str) -> ModelRef:
+    """The request's model reference, or Go's ``writeModelRefParseError``
+    reply: a conflicting suffix and an invalid name are 400s with their own
+    texts; an empty name is ``status``/``message``, which differ by handler."""
+    try:
+        return parse_ref(raw)
+    except ModelRefError as exc:
+        if exc.kind == "required":
+            raise ex.fail(status, message) from None
+        raise ex.fail(400, str(exc)) from None
+
+
+def cloud_disabled(ex: Exchange, operation: str) -> Reject | None:
+    """Ollama's 403 for a cloud request while cloud is off, or None."""
+    if ex.server.cloud_disabled_by is None:
+        return None
+    return ex.fail(403, f"ollama cloud is disabled: {operation}")
 
 
 def top_logprobs_of(data: dict[str, Any]) -> int:
@@ -192,7 +199,13 @@ def streams(data: dict[str, Any]) -> bool:
     return data.get("stream") is not False
 
 
-def check_format(ex: Exchange, data: dict[str, Any]) -> Any:
+def check_format(ex: Exchange, data: dict[str, Any], *, early: bool = False) -> Any:
+    """The ``format`` to follow; a 500 for anything but "json" or a schema.
+
+    The runner raises it once streaming is set up (plain ``application/json``
+    then), or, ``early``, while Ollama renders the prompt through the runner's
+    chat template, before streaming (``c.JSON``'s type).
+    """
     fmt = data.get("format")
     if fmt is None or fmt == "" or fmt == "json" or isinstance(fmt, dict):
         return fmt or None
@@ -201,5 +214,30 @@ def check_format(ex: Exchange, data: dict[str, Any]) -> Any:
         f"invalid format: {go_quote(raw)}; "
         'expected "json" or a valid JSON Schema object'
     )
-    # Raised by the runner once streaming is set up: plain application/json.
-    raise Reject(error_reply(500, message, JSON_PLAIN if streams(data) else JSON_UTF8))
+    if early:
+        raise Reject(error_reply(500, message))
+    raise runner_error(data, 500, message)
+
+
+# llama-server's answers to images sent to a model without a projector, which
+# Ollama passes on whole as its error text (``statusErrorMessage`` in
+# ``llm/llama_server.go``): its /completion endpoint rejects the request (400),
+# its OpenAI chat parser throws (500).
+NO_MULTIMODAL: Final = (
+    400,
+    '{"error":{"code":400,"message":"Multimodal data provided, but model does '
+    'not support multimodal requests.","type":"invalid_request_error"}}',
+)
+NO_IMAGE_INPUT: Final = (
+    500,
+    '{"error":{"code":500,"message":"image input is not supported - hint: if '
+    'this is unexpected, you may need to provide the mmproj","type":'
+    '"server_error"}}',
+)
+
+
+def runner_error(data: dict[str, Any], status: int, message: str) -> Reject:
+    """An error the runner returns once Ollama set up streaming: plain
+    ``application/json`` when streaming, ``c.JSON``'s type otherwise."""
+    content_type = JSON_PLAIN if streams(data) else JSON_UTF8
+    return Reject(error_reply(status, message, content_type))

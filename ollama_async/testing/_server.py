@@ -368,7 +368,13 @@ class FakeOllama:
     # --- model residency --------------------------------------------------------
 
     async def _load(self, model: FakeModel, num_ctx: int | None) -> int:
-        """Make ``model`` resident (sleeping ``load_delay`` if it was not); ns spent."""
+        """Make ``model`` resident (sleeping ``load_delay`` if it was not); ns spent.
+
+        This is where Ollama's scheduler queues a request, so a server over
+        ``max_concurrency`` answers 503 here, after the request's own checks.
+        """
+        if self.max_concurrency is not None and self._inflight > self.max_concurrency:
+            raise Reject(error_reply(503, BUSY_MESSAGE))
         start = time.perf_counter_ns()
         self._expire()
         if model.key not in self.loaded:
@@ -479,12 +485,6 @@ class FakeOllama:
                 path, parsed.key if parsed else None, _key
             )
         queued = path in _QUEUED
-        if (
-            queued
-            and self.max_concurrency is not None
-            and self._inflight >= self.max_concurrency
-        ):
-            return error_reply(503, BUSY_MESSAGE)
         self._inflight += queued
         try:
             fault = exchange.fault

@@ -3,7 +3,9 @@
 Ollama's ``/api/experimental/`` forwards of them.
 
 Answers are deterministic and made up; nothing leaves the machine. A request
-to the ollama.com paths without ``Authorization: Bearer ...`` gets 401.
+to the ollama.com paths without ``Authorization: Bearer ...`` gets 401; the
+forwards refuse an empty (or blank) body and, with cloud off, answer Ollama's
+403 before forwarding (``webExperimentalProxyHandler``).
 """
 
 from __future__ import annotations
@@ -20,11 +22,20 @@ if TYPE_CHECKING:
 
 
 _MAX_RESULTS: Final = 10
+_LOCAL: Final = "/api/experimental/"
 
 
 def _body(ex: Exchange, key: str) -> dict[str, Any] | web.Response:
-    if not ex.body:
+    if not ex.body.strip():
         return error_reply(400, "missing request body")
+    if ex.request.path.startswith(_LOCAL):
+        # Ollama forwards to ollama.com only with cloud on.
+        source = ex.server.cloud_disabled_by
+        if source is not None:
+            what = "search" if ex.request.path.endswith("search") else "fetch"
+            return error_reply(
+                403, f"ollama cloud is disabled: web {what} is unavailable"
+            )
     data = try_json(ex.body)
     if not isinstance(data, dict) or not isinstance(data.get(key), str):
         return error_reply(400, f"{key} is required")

@@ -1,8 +1,9 @@
 """Wire-level helpers that make the emulator sound like Ollama's Go server.
 
 Owns: request-body decoding with Go ``encoding/json`` style error messages, the
-``keep_alive`` duration rules (Go ``time.ParseDuration``), RFC 3339 timestamps, and
-the compact JSON encoder. Imports only msgspec and the standard library.
+``keep_alive`` duration rules (Go ``time.ParseDuration``) and ``think`` values,
+RFC 3339 timestamps, and the compact JSON encoder. Imports only msgspec and the
+standard library.
 """
 
 from __future__ import annotations
@@ -325,16 +326,29 @@ def _type_error(value: Any, where: str, spec: Spec) -> str:
 def check_fields(
     data: dict[str, Any], struct: str, fields: dict[str, Spec], path: str = ""
 ) -> str | None:
-    """First Go type error in document order, or None. Unknown keys are ignored."""
+    """The error Go's decoder reports for ``data``, or None.
+
+    As ``encoding/json``: a type error is remembered and decoding goes on (the
+    first one is reported), but an error from a field's own ``UnmarshalJSON``
+    (``keep_alive``, ``think``) stops decoding at once and wins. Unknown keys
+    are ignored.
+    """
+    saved = None
     for key, value in data.items():
         spec = fields.get(key)
         if spec is None or value is None:
             continue
+        if isinstance(spec, str) and spec.startswith("custom:"):
+            try:
+                _CUSTOM[spec](value)
+            except GoJSONError as exc:
+                return str(exc)
+            continue
         where = f"{struct}.{path}{key}"
         error = _check(value, spec, where, struct, f"{path}{key}.")
-        if error:
-            return error
-    return None
+        if error and saved is None:
+            saved = error
+    return saved
 
 
 def _check(value: Any, spec: Spec, where: str, struct: str, path: str) -> str | None:
@@ -438,6 +452,29 @@ def parse_keep_alive(value: Any) -> float | None:
         raise GoJSONError(f"Unsupported type: '{go_type}'")
     seconds = float(value) if not isinstance(value, str) else parse_go_duration(value)
     return FOREVER if seconds < 0 else seconds
+
+
+_THINK_VALUES: Final = ("high", "medium", "low", "max")
+
+
+def parse_think(value: Any) -> bool | str | None:
+    """Go's ``ThinkValue.UnmarshalJSON``; raises GoJSONError with its text."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if value not in _THINK_VALUES:
+            raise GoJSONError(
+                f"invalid think value: {go_quote(value)} (must be "
+                '"high", "medium", "low", "max", true, or false)'
+            )
+        return value
+    raise GoJSONError(
+        'think must be a boolean or string ("high", "medium", "low", "max", '
+        "true, or false)"
+    )
+
+
+_CUSTOM: Final = {"custom:duration": parse_keep_alive, "custom:think": parse_think}
 
 
 def expiry(seconds: float) -> datetime:

@@ -170,7 +170,10 @@ async def test_invalid_think_value(call):
         "true, or false)",
     )
     reply = await call("POST", GENERATE, json=body | {"think": 3})
-    assert error(reply) == "think must be a boolean or string"
+    assert error(reply) == (
+        'think must be a boolean or string ("high", "medium", "low", "max", '
+        "true, or false)"
+    )
 
 
 @pytest.mark.parametrize("value", [-1, 21])

@@ -14,6 +14,7 @@ from .conftest import error
 
 BUSY = "server busy, please try again.  maximum pending requests exceeded"
 GEN = {"model": "llama3.2", "prompt": "Hi"}
+RUN_ERROR = "an error was encountered while running the model: unexpected EOF"
 
 
 async def read_lines(http, url, body, headers=None):
@@ -32,7 +33,7 @@ async def test_status_fault_503_has_the_real_body(server, call):
     ("status", "message"),
     [
         (429, "too many requests, please try again later"),
-        (500, "llama runner process has terminated: exit status 2"),
+        (500, "llama-server process has terminated: exit status 2"),
         (418, "i'm a teapot"),
     ],
 )
@@ -84,7 +85,7 @@ async def test_error_after_default_message_and_past_the_end(server, call):
     server.add_fault(Fault(error_after=100))
     lines = (await call("POST", "/api/generate", json=GEN)).lines
     assert len(lines) == 7  # replaces the done line
-    assert lines[-1] == {"error": "an error was encountered while running the model"}
+    assert lines[-1] == {"error": RUN_ERROR}
 
 
 async def test_error_before_the_first_line_is_a_500(server, call):
@@ -92,16 +93,13 @@ async def test_error_before_the_first_line_is_a_500(server, call):
     reply = await call("POST", "/api/generate", json=GEN)
     assert reply.status == 500
     assert reply.content_type == "application/json"
-    assert reply.json == {"error": "an error was encountered while running the model"}
+    assert reply.json == {"error": RUN_ERROR}
 
 
 async def test_error_after_without_stream_is_a_500(server, call):
     server.add_fault(Fault(error_after=2))
     reply = await call("POST", "/api/generate", json=GEN | {"stream": False})
-    assert (reply.status, error(reply)) == (
-        500,
-        "an error was encountered while running the model",
-    )
+    assert (reply.status, error(reply)) == (500, RUN_ERROR)
 
 
 async def test_error_after_on_pull(server, call):
@@ -241,9 +239,7 @@ async def test_model_bound_fault(http):
     flaky = FakeModel(name="flaky", fault=Fault(error_after=1))
     async with FakeOllama(models=[flaky, FakeModel(name="steady")]) as fake:
         _, body = await read_lines(http, fake.url, {"model": "flaky", "prompt": "x"})
-        assert json.loads(body.split(b"\n")[1]) == {
-            "error": "an error was encountered while running the model"
-        }
+        assert json.loads(body.split(b"\n")[1]) == {"error": RUN_ERROR}
         _, body = await read_lines(http, fake.url, {"model": "steady", "prompt": "x"})
         assert json.loads(body.split(b"\n")[-2])["done"] is True
 

@@ -42,6 +42,8 @@ async def test_tags_lists_presets_with_details(call):
             "families",
             "parameter_size",
             "quantization_level",
+            "context_length",
+            "embedding_length",
         }
     by_name = {m["name"]: m for m in models}
     assert by_name["qwen3:8b"]["capabilities"] == ["completion", "tools", "thinking"]
@@ -334,25 +336,31 @@ async def test_blob_errors(call):
 
 
 async def test_create_errors(call):
+    # Found by the create goroutine: its own status, plain application/json.
     reply = await call("POST", "/api/create", json={"model": "x"})
-    assert (reply.status, error(reply)) == (
+    assert (reply.status, reply.content_type, reply.json) == (
         400,
-        "neither 'from' or 'files' was specified",
+        "application/json",
+        {"error": "neither 'from' or 'files' was specified"},
     )
     reply = await call(
         "POST", "/api/create", json={"model": "x", "modelfile": "FROM llama3.2"}
     )
-    assert error(reply) == "neither 'from' or 'files' was specified"
+    assert reply.json == {"error": "neither 'from' or 'files' was specified"}
     reply = await call("POST", "/api/create", json={"model": "", "from": "llama3.2"})
     assert (reply.status, error(reply)) == (400, "invalid model name")
     reply = await call("POST", "/api/create", json={"model": "x", "files": {"a": ""}})
     assert (reply.status, error(reply)) == (400, "invalid digest format")
     missing = "sha256:" + "1" * 64
+    # Without a .gguf name, Go looks at the blob to tell its type: none.
     reply = await call(
         "POST", "/api/create", json={"model": "x", "files": {"a": missing}}
     )
-    assert reply.status == 500
-    assert reply.content_type == "application/json"
+    assert (reply.status, reply.content_type) == (400, "application/json")
+    assert reply.json == {"error": "unknown type"}
+    body = {"model": "x", "files": {"a.gguf": missing}, "stream": False}
+    reply = await call("POST", "/api/create", json=body)
+    assert (reply.status, reply.content_type) == (500, "application/json")
     assert reply.json["error"].endswith("no such file or directory")
 
 

@@ -11,7 +11,14 @@ import pytest
 from ollama_async.testing import FakeModel, Fault
 from ollama_async.testing import _generation as gen
 from ollama_async.testing._faults import parse_fault_header
-from ollama_async.testing._registry import ModelRegistry, parse_name
+from ollama_async.testing._registry import (
+    ModelRefError,
+    ModelRegistry,
+    parse_name,
+    parse_ref,
+    pull_ref,
+    unqualified,
+)
 from ollama_async.testing._wire import (
     GoJSONError,
     created_at,
@@ -28,7 +35,7 @@ from ollama_async.testing._wire import (
         ("llama3.2:1b", "registry.ollama.ai/library/llama3.2:1b"),
         ("me/model", "registry.ollama.ai/me/model:latest"),
         ("host:5000/me/model:v1", "host:5000/me/model:v1"),
-        ("model@sha256:abc", "registry.ollama.ai/library/model:latest"),
+        ("https://h.io/me/model", "h.io/me/model:latest"),
     ],
 )
 def test_parse_name(text, full):
@@ -36,9 +43,59 @@ def test_parse_name(text, full):
     assert parsed is not None and parsed.full == full
 
 
-@pytest.mark.parametrize("text", ["", "a b", "a/b/c/d", "x:", "-x", "a.b/c", ":tag"])
+@pytest.mark.parametrize(
+    "text", ["", "a b", "a/b/c/d", "x:", "-x", "a.b/c", ":tag", "model@sha256:abc"]
+)
 def test_invalid_names(text):
     assert parse_name(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "base", "source"),
+    [
+        (" llama3.2 ", "llama3.2", ""),
+        ("llama3.2:local", "llama3.2", "local"),
+        ("gpt-oss:20b:cloud", "gpt-oss:20b", "cloud"),
+        ("gpt-oss:20b-cloud", "gpt-oss:20b", "cloud"),
+        ("gpt-oss:CLOUD", "gpt-oss", "cloud"),
+        ("host:5000/me/model-cloud", "host:5000/me/model-cloud", ""),
+    ],
+)
+def test_model_refs(text, base, source):
+    # internal/modelref/modelref.go: ParseRef and parseSourceSuffix.
+    ref = parse_ref(text)
+    assert (ref.original, ref.base, ref.source) == (text.strip(), base, source)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "message"),
+    [
+        (" ", "required", "model is required"),
+        (
+            "x:local:cloud",
+            "conflict",
+            'use either :local or :cloud, not both: "x:local:cloud"',
+        ),
+        ("a/b/c/d", "invalid", "invalid model name"),
+    ],
+)
+def test_model_ref_errors(text, kind, message):
+    with pytest.raises(ModelRefError) as info:
+        parse_ref(text)
+    assert (info.value.kind, str(info.value)) == (kind, message)
+
+
+def test_pull_names_of_cloud_models_are_the_legacy_stubs():
+    assert pull_ref("gpt-oss:20b:cloud").base == "gpt-oss:20b-cloud"
+    assert pull_ref("gpt-oss:cloud").base == "gpt-oss:cloud"
+    assert pull_ref("gpt-oss:20b:local").base == "gpt-oss:20b"
+
+
+def test_unqualified_names_print_as_go_prints_them():
+    assert (
+        unqualified("x:") == "unqualified name: registry.ollama.ai/library/x:!MISSING!"
+    )
+    assert unqualified("a/b/c/d") == "unqualified name: a/b/c/d:latest"
 
 
 def test_display_names():
