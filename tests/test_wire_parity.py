@@ -444,6 +444,15 @@ CASES = [
         A("pirate", files={"model.gguf": DIGEST}, parameters={"num_ctx": 4096}),
     ),
     case("create-license-str", "create", A("pirate", from_="llama3.2", license="MIT")),
+    case(
+        "create-messages-as-given",
+        "create",
+        A(
+            "pirate",
+            from_="llama3.2",
+            messages=[{"role": "assistant", "content": "", "mood": "grumpy"}],
+        ),
+    ),
     case("create-nothing-to-create", "create", A("pirate")),
     # -- the rest ------------------------------------------------------------------
     case("show", "show", A("llama3.2")),
@@ -555,6 +564,16 @@ DIFFERENCES: dict[str, list[Diff]] = {
         # list or string as absent (Go's omitempty), so nothing changes there.
         Diff((0, "body", "messages", 0, "images"), [], "empty values are kept"),
         Diff((0, "body", "messages", 0, "thinking"), "", "empty values are kept"),
+    ],
+    "create-messages-as-given": [
+        # The official client sends create's message dicts as they are (its
+        # chat() rebuilds them); we send them as chat() does: the keys of a
+        # Message, without an empty content. The server reads the same.
+        Diff(
+            (0, "body", "messages", 0),
+            {"role": "assistant"},
+            "messages are sent alike everywhere",
+        ),
     ],
     "create-nothing-to-create": [
         # The official client sends it and gets the server's 400 "neither
