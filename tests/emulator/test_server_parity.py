@@ -68,8 +68,8 @@ async def chat(call, **body):
 
 
 # --- images: no vision check; the runner refuses them -----------------------------
-# GenerateHandler/ChatHandler ask no "vision" capability (routes.go:370-386,
-# 2585-2604); chatPrompt tags the images (prompt.go:79-117) and the runner gets
+# GenerateHandler/ChatHandler ask no "vision" capability (routes.go:448-455,
+# 2610-2613); imageTaggedMessages tags the images (prompt.go:94) and the runner gets
 # them: llama-server's /completion answers 400, its chat parser 500, and
 # statusErrorMessage (llama_server.go:1782) makes that body Ollama's message.
 
@@ -137,7 +137,7 @@ async def test_native_chat_model_refuses_images_in_its_chat_parser(http):
 
 
 async def test_native_generate_with_a_system_prompt_renders_images_first(http):
-    # GenerateHandler's native branch (routes.go:526-560): a system message makes
+    # GenerateHandler's native branch (routes.go:556-575): a system message makes
     # two, so the truncation render meets the image; alone, the image goes to
     # /completion.
     native = FakeModel(name="native", template="")
@@ -155,7 +155,7 @@ async def test_native_generate_with_a_system_prompt_renders_images_first(http):
         exact(reply, 400, PLAIN, MULTIMODAL)
 
 
-# --- the order of GenerateHandler's checks (routes.go:245-420) --------------------
+# --- the order of GenerateHandler's checks (routes.go:245-488) --------------------
 
 
 async def test_unload_comes_before_the_raw_check(server, call):
@@ -250,7 +250,7 @@ async def test_busy_comes_after_the_requests_own_checks(http):
         exact(await send("/api/embed", {"model": "llama3.2"}), 503, JSON, busy)
 
 
-# --- ChatHandler's order (routes.go:2440-2620) -----------------------------------
+# --- ChatHandler's order (routes.go:2440-2648) -----------------------------------
 
 
 async def test_chat_unloads_before_capability_checks(server, call):
@@ -515,7 +515,7 @@ async def test_show_field_order_and_sorted_model_info(call):
     assert list(show["model_info"]) == sorted(show["model_info"])
 
 
-# --- remote models (routes.go:310-420 and 2520-2590) -------------------------------
+# --- remote models (routes.go:303-400 and 2499-2606) -------------------------------
 
 REMOTE = "https://ollama.com:443"
 
@@ -664,7 +664,7 @@ async def test_remote_model_in_tags_and_show(on_cloud):
     assert (entry["remote_model"], entry["remote_host"]) == ("gpt-oss:20b", REMOTE)
     assert entry["details"]["context_length"] == 131072
     show = (await on_cloud("POST", "/api/show", json={"model": "assistant"})).json
-    # GetModelInfo (routes.go:1471-1493, 1545): config-made model_info, no
+    # GetModelInfo (routes.go:1475-1493, 1535-1538): config-made model_info, no
     # tensors, no projector.
     assert list(show) == [
         "modelfile",
