@@ -10,21 +10,33 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import enum
 import hashlib
 import io
 import math
+import numbers
 import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Annotated, Any, TypeAlias
 
 import msgspec
 
 from ._errors import RequestError
 from ._schema import format_schema
 from ._tooldefs import spec
-from .types import UNSET, Image, Message, Options, ThinkLevel, Tool, UnsetType
+from .types import (
+    UNSET,
+    Image,
+    Message,
+    Options,
+    ThinkLevel,
+    Tool,
+    ToolCall,
+    ToolCallFunction,
+    UnsetType,
+)
 
 __all__ = [
     "ImageInput",
@@ -43,6 +55,7 @@ __all__ = [
     "instance_of",
     "int_arg",
     "is_tool_callable",
+    "json_arg",
     "keep_alive_arg",
     "license_arg",
     "messages_arg",
@@ -55,6 +68,7 @@ __all__ = [
     "texts_arg",
     "think_arg",
     "tools_arg",
+    "unencodable",
     "web_authorization",
 ]
 
@@ -63,11 +77,198 @@ ImageInput: TypeAlias = (
 )
 
 _THINK_LEVELS = ("low", "medium", "high", "max")
-# Go's time.ParseDuration: a sequence of decimal numbers with units.
-_DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
+# Go's time.ParseDuration: a sequence of decimal numbers with units (ASCII
+# digits only: Go's parser knows no others).
+_DURATION = re.compile(
+    r"[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+"
+)
 _UNSAFE_NAME = re.compile(r"[\x00-\x20\x7f]")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _HASH_PIECE = 1024 * 1024
+_INT64 = 1 << 63
+_FLOAT32_MAX = 3.4028234663852886e38
+# Go's time.Duration counts nanoseconds in an int64: about 292 years.
+_MAX_KEEP_ALIVE = _INT64 / 1e9
+# HTTP header names are tokens (RFC 9110 5.6.2); values may not hold control
+# characters but tab (Go's server answers 400 to either), nor anything beyond
+# latin-1 (HTTP's obs-text): aiohttp's writer would drop a lone surrogate
+# without a word.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_HEADER_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
+
+# How Ollama reads each option (api/types.go: Options, Runner and FromMap):
+# JSON numbers arrive as float64, and integer options keep int64(x), the
+# value truncated toward zero; null leaves an option at its default; a key
+# it does not know is ignored (logged).
+_INT_OPTIONS = frozenset(
+    {
+        "num_ctx",
+        "num_batch",
+        "num_gpu",
+        "main_gpu",
+        "num_thread",
+        "draft_num_predict",
+        "num_keep",
+        "seed",
+        "num_predict",
+        "top_k",
+        "repeat_last_n",
+    }
+)
+_FLOAT_OPTIONS = frozenset(
+    {
+        "top_p",
+        "min_p",
+        "typical_p",
+        "temperature",
+        "repeat_penalty",
+        "presence_penalty",
+        "frequency_penalty",
+    }
+)
+_BOOL_OPTIONS = frozenset({"use_mmap"})
+_LIST_OPTIONS = frozenset({"stop"})
+_Context: TypeAlias = list[Annotated[int, msgspec.Meta(ge=-_INT64, le=_INT64 - 1)]]
+_encode_text = msgspec.json.Encoder().encode
+# Tool definitions of functions (cached by _tooldefs) already checked, by id;
+# the value keeps the id from being reused.
+_CHECKED_DEFINITIONS: dict[int, Any] = {}
+
+
+# -- plain JSON --------------------------------------------------------------------
+
+
+def _text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be sent as UTF-8 (a lone surrogate), else None.
+
+    Costs nothing for ASCII text. Other text goes through msgspec, which
+    keeps the UTF-8 it makes inside the str (CPython's cache), so encoding
+    the request later does not transcode it a second time."""
+    if text.isascii():
+        return None
+    try:
+        _encode_text(text)
+    except UnicodeEncodeError as exc:
+        return (
+            f"contains a lone surrogate {text[exc.start]!r} at index {exc.start}, "
+            "which UTF-8 cannot carry"
+        )
+    return None
+
+
+def _check_text(name: str, text: str) -> str:
+    problem = _text_problem(text)
+    if problem is not None:
+        raise RequestError(f"{name} {problem}")
+    return text
+
+
+def _json_problem(value: Any) -> tuple[str, str] | None:
+    """``(where, why)`` for the first part of ``value`` that JSON cannot carry
+    as it is: NaN or infinity (msgspec would send null), a lone surrogate, a
+    non-str key, or a value that is not a str, number, bool, None, list, tuple,
+    dict, Struct or Enum of those. ``where`` is a path suffix such as
+    ``['a'][0]``. None when all of it is plain JSON."""
+    kind = type(value)
+    if kind is dict:
+        return _dict_problem(value)
+    if kind is list or kind is tuple:
+        return _list_problem(value)
+    if kind is str:
+        problem = _text_problem(value)
+        return None if problem is None else ("", problem)
+    if kind is int or kind is bool or value is None:
+        return None
+    if kind is float:
+        if math.isfinite(value):
+            return None
+        return "", f"is {value!r}, which JSON cannot carry"
+    if isinstance(value, dict):
+        return _dict_problem(value)
+    if isinstance(value, list | tuple):
+        return _list_problem(value)
+    if isinstance(value, msgspec.Struct):
+        for field in value.__struct_fields__:
+            item = getattr(value, field)
+            found = None if item is UNSET else _json_problem(item)
+            if found is not None:
+                return f".{field}{found[0]}", found[1]
+        return None
+    if isinstance(value, enum.Enum):
+        return _json_problem(value.value)
+    return "", (
+        f"is a {_type_name(kind)}, not a JSON value (str, int, float, bool, "
+        "None, list or dict)"
+    )
+
+
+# The two containers check their scalar items inline, without a call each:
+# this runs on every request that has options, a format schema or tools.
+
+
+def _dict_problem(value: dict[Any, Any]) -> tuple[str, str] | None:
+    for key, item in value.items():
+        if type(key) is not str:
+            return "", f"has a key that is not a str: {key!r:.60}"
+        if not key.isascii():
+            problem = _text_problem(key)
+            if problem is not None:
+                return "", f"has a key that {problem}"
+        kind = type(item)
+        if (
+            (kind is str and item.isascii())
+            or kind is int
+            or kind is bool
+            or item is None
+            or (kind is float and math.isfinite(item))
+        ):
+            continue
+        found = _dict_problem(item) if kind is dict else _json_problem(item)
+        if found is not None:
+            return f"[{key!r}]{found[0]}", found[1]
+    return None
+
+
+def _list_problem(value: list[Any] | tuple[Any, ...]) -> tuple[str, str] | None:
+    for index, item in enumerate(value):
+        kind = type(item)
+        if (
+            (kind is str and item.isascii())
+            or kind is int
+            or kind is bool
+            or item is None
+            or (kind is float and math.isfinite(item))
+        ):
+            continue
+        found = _dict_problem(item) if kind is dict else _json_problem(item)
+        if found is not None:
+            return f"[{index}]{found[0]}", found[1]
+    return None
+
+
+def json_arg(name: str, value: Any) -> Any:
+    """``value`` when it is plain JSON that msgspec sends as it is (see
+    :func:`_json_problem`), else a RequestError naming the part."""
+    try:
+        found = _json_problem(value)
+    except RecursionError:
+        raise RequestError(f"{name} is nested too deeply to send") from None
+    if found is not None:
+        raise RequestError(f"{name}{found[0]} {found[1]}")
+    return value
+
+
+def unencodable(request: msgspec.Struct, exc: BaseException) -> RequestError:
+    """The RequestError for a request msgspec could not encode: the checks
+    run per argument let through nothing JSON cannot carry, except in strings
+    and typed values checked only here, once encoding failed."""
+    try:
+        found = _json_problem(request)
+    except RecursionError:
+        return RequestError("the request is nested too deeply to send")
+    if found is None:
+        return RequestError(f"the request cannot be encoded as JSON: {exc}")
+    return RequestError(f"{found[0].lstrip('.')} {found[1]}")
 
 
 def opt(value: Any) -> Any:
@@ -76,10 +277,13 @@ def opt(value: Any) -> Any:
 
 
 def check_str(name: str, value: Any) -> Any:
-    """``value`` when it is a str or None, else a RequestError."""
-    if value is not None and not isinstance(value, str):
+    """``value`` when it is a str that UTF-8 can carry, or None (UNSET), else
+    a RequestError."""
+    if value is None:
+        return UNSET
+    if not isinstance(value, str):
         raise RequestError(f"{name} must be a str, got {type(value).__name__}")
-    return opt(value)
+    return _check_text(name, value)
 
 
 def model_arg(model: Any, name: str = "model") -> str:
@@ -92,7 +296,7 @@ def model_arg(model: Any, name: str = "model") -> str:
         raise RequestError(
             f"{name} {model!r} contains whitespace or control characters"
         )
-    return model
+    return _check_text(name, model)
 
 
 def encode_image(image: Any) -> str:
@@ -173,23 +377,46 @@ def messages_arg(messages: Any) -> list[Message] | UnsetType:
                 message = msgspec.structs.replace(
                     message, images=_images(message.images, f"messages[{index}].images")
                 )
-            result.append(message)
-            continue
-        if not isinstance(message, Mapping):
+        elif not isinstance(message, Mapping):
             raise RequestError(
                 f"messages[{index}] must be a Message or a mapping, "
                 f"got {type(message).__name__}"
             )
-        fields = {k: v for k, v in message.items() if v is not None}
-        if "images" in fields:
-            fields["images"] = _images(fields["images"], f"messages[{index}].images")
-        if "role" not in fields:
-            raise RequestError(f"messages[{index}] has no role")
-        try:
-            result.append(msgspec.convert(fields, Message))
-        except msgspec.ValidationError as exc:
-            raise RequestError(f"invalid messages[{index}]: {exc}") from None
+        else:
+            fields = {k: v for k, v in message.items() if v is not None}
+            if "images" in fields:
+                fields["images"] = _images(
+                    fields["images"], f"messages[{index}].images"
+                )
+            if "role" not in fields:
+                raise RequestError(f"messages[{index}] has no role")
+            try:
+                message = msgspec.convert(fields, Message)
+            except msgspec.ValidationError as exc:
+                raise RequestError(f"invalid messages[{index}]: {exc}") from None
+        if message.tool_calls:
+            _check_tool_calls(index, message.tool_calls)
+        result.append(message)
     return result
+
+
+def _check_tool_calls(index: int, calls: Any) -> None:
+    """Tool-call arguments are free-form JSON: the one part of a message
+    whose floats (NaN) or values msgspec would send wrong. Typed fields
+    (names, ids) fail at encoding if they hold what UTF-8 cannot carry."""
+    for number, call in enumerate(calls):
+        function = call.function if type(call) is ToolCall else None
+        arguments = function.arguments if type(function) is ToolCallFunction else None
+        if type(arguments) is dict:
+            found = _dict_problem(arguments)
+            where = ".function.arguments"
+        else:
+            found = _json_problem(call)
+            where = ""
+        if found is not None:
+            raise RequestError(
+                f"messages[{index}].tool_calls[{number}]{where}{found[0]} {found[1]}"
+            )
 
 
 def images_arg(images: Any) -> list[str] | UnsetType:
@@ -200,44 +427,152 @@ def images_arg(images: Any) -> list[str] | UnsetType:
 
 
 def options_arg(options: Any, name: str = "options") -> dict[str, Any] | UnsetType:
-    """Options as a dict, keeping keys this client does not know; the known
-    ones are type-checked (``stop`` must be a list, ...)."""
+    """Options as a dict, checked and converted as Ollama reads them
+    (``FromMap`` in ``api/types.go``): a number for an integer option is
+    truncated toward zero (``4096.0`` is sent as ``4096``), ``None`` is left
+    out (the server leaves the option at its default), and a key it does not
+    know is kept, its value checked only for being plain JSON.
+
+    ``create(parameters=...)`` (``name="parameters"``) keeps ``None``: the
+    server stores it, and it clears a parameter the base model sets."""
     if options is None:
         return UNSET
     if isinstance(options, Options):
-        result: dict[str, Any] = msgspec.to_builtins(options)
-        return result
-    if not isinstance(options, Mapping):
-        raise RequestError(f"{name} must be a mapping or Options")
+        items: Any = (
+            (field, getattr(options, field)) for field in options.__struct_fields__
+        )
+    elif isinstance(options, Mapping):
+        items = options.items()
+    else:
+        raise RequestError(
+            f"{name} must be a mapping or Options, got {type(options).__name__}"
+        )
+    keep_none = name == "parameters"
+    result: dict[str, Any] = {}
+    for key, value in items:
+        if type(key) is not str:
+            raise RequestError(f"{name} keys must be str, got {key!r}")
+        if value is None or value is UNSET:
+            if keep_none and value is None:
+                result[_check_text(f"{name} key {key!r}", key)] = None
+            continue
+        if key in _INT_OPTIONS:
+            result[key] = _int_option(name, key, value)
+        elif key in _FLOAT_OPTIONS:
+            result[key] = _float_option(name, key, value)
+        elif key in _BOOL_OPTIONS:
+            if not isinstance(value, bool):
+                raise RequestError(
+                    f"{name}[{key!r}] must be a bool, got {type(value).__name__}"
+                )
+            result[key] = value
+        elif key in _LIST_OPTIONS:
+            if type(value) is not list and not isinstance(value, list | tuple):
+                raise RequestError(
+                    f"{name}[{key!r}] must be a list of str, got {value!r:.60}"
+                )
+            for item in value:
+                if type(item) is not str:
+                    raise RequestError(
+                        f"{name}[{key!r}] must be a list of str, got {value!r:.60}"
+                    )
+                if not item.isascii():
+                    _check_text(f"{name}[{key!r}]", item)
+            result[key] = list(value)
+        else:
+            result[key] = _option_json(name, key, value)
+    return result
+
+
+def _option_json(name: str, key: str, value: Any) -> Any:
+    """An option the server reads as free-form JSON (or ignores)."""
+    found = _dict_problem({key: value})
+    if found is not None:
+        raise RequestError(f"{name}{found[0]} {found[1]}")
+    return value
+
+
+def _int_option(name: str, key: str, value: Any) -> int:
+    """An integer option as the server keeps it: ``int64(float64(value))``."""
+    if type(value) is int and -(1 << 53) <= value <= 1 << 53:
+        return value  # exact in a float64: the common case, unchanged
+    number = _option_number(name, key, value, "an integer")
+    if not -_INT64 <= number < _INT64:
+        raise RequestError(
+            f"{name}[{key!r}] is {value!r}, outside the server's 64-bit integers"
+        )
+    return int(number)
+
+
+def _float_option(name: str, key: str, value: Any) -> float | int:
+    """A float option; the server keeps it as a float32."""
+    if type(value) is float and -_FLOAT32_MAX <= value <= _FLOAT32_MAX:
+        return value  # finite (NaN fails the comparison), the common case
+    number = _option_number(name, key, value, "a number")
+    if abs(number) > _FLOAT32_MAX:
+        raise RequestError(
+            f"{name}[{key!r}] is {value!r}, beyond a float32: the server "
+            "would make it infinite"
+        )
+    return value if type(value) is int else number
+
+
+def _option_number(name: str, key: str, value: Any, kind: str) -> float:
+    """``value`` as the float64 the server decodes it into."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise RequestError(
+            f"{name}[{key!r}] must be {kind}, got {type(value).__name__} {value!r:.40}"
+        )
     try:
-        msgspec.convert(options, Options)
-    except msgspec.ValidationError as exc:
-        raise RequestError(f"invalid {name}: {exc}") from None
-    return dict(options)
+        number = float(value)
+    except OverflowError:
+        raise RequestError(
+            f"{name}[{key!r}] is {value!r:.40}, beyond what JSON numbers carry"
+        ) from None
+    if not math.isfinite(number):
+        raise RequestError(f"{name}[{key!r}] is {value!r}, which JSON cannot carry")
+    return number
 
 
 def keep_alive_arg(keep_alive: Any) -> float | str | UnsetType:
-    """Seconds (number or ``timedelta``) or a Go duration string with units."""
+    """Seconds (number or ``timedelta``) or a Go duration string with units.
+    A negative number keeps the model loaded indefinitely, as the server
+    reads it."""
     if keep_alive is None:
         return UNSET
+    if isinstance(keep_alive, str):
+        if keep_alive != "0" and not _DURATION.fullmatch(keep_alive):
+            raise RequestError(
+                f"keep_alive {keep_alive!r} is not a duration with units, such as "
+                "'5m', '1h30m' or '-1m' (a bare number must be passed as a number)"
+            )
+        return keep_alive
     if isinstance(keep_alive, datetime.timedelta):
-        return keep_alive.total_seconds()
-    if isinstance(keep_alive, bool) or not isinstance(keep_alive, int | float | str):
+        keep_alive = keep_alive.total_seconds()
+    elif isinstance(keep_alive, bool) or not isinstance(keep_alive, numbers.Real):
         raise RequestError(
             "keep_alive must be seconds (a number or timedelta) or a duration "
             f"such as '5m', got {type(keep_alive).__name__}"
         )
-    if (
-        isinstance(keep_alive, str)
-        and keep_alive != "0"
-        and not _DURATION.fullmatch(keep_alive)
-    ):
+    try:
+        seconds = float(keep_alive)
+    except OverflowError:
         raise RequestError(
-            f"keep_alive {keep_alive!r} is not a duration with units, such as "
-            "'5m', '1h30m' or '-1m' (a bare number must be passed as a number)"
+            f"keep_alive is {keep_alive!r:.40}, beyond what JSON numbers carry"
+        ) from None
+    if math.isnan(seconds) or seconds >= _MAX_KEEP_ALIVE:
+        # msgspec sends NaN and infinity as null, which the server takes for
+        # "not given" (5 minutes); past ~292 years Go's Duration overflows.
+        raise RequestError(
+            f"keep_alive is {keep_alive!r:.40} seconds, which the server cannot "
+            "hold; a negative number (-1) keeps the model loaded indefinitely"
         )
-    result: float | str = keep_alive
-    return result
+    if seconds == -math.inf:
+        raise RequestError(
+            "keep_alive is -inf, which JSON cannot carry; pass -1 to keep the "
+            "model loaded indefinitely"
+        )
+    return keep_alive if type(keep_alive) in (int, float) else seconds
 
 
 def think_arg(think: Any) -> bool | ThinkLevel | UnsetType:
@@ -264,6 +599,8 @@ def format_arg(format: Any) -> str | dict[str, Any] | UnsetType:
             "format must be 'json', a JSON schema dict or a type (Struct, "
             f"dataclass, pydantic model ...), got {format!r}"
         )
+    if type(result) is dict:
+        json_arg("format", result)
     return result
 
 
@@ -282,10 +619,19 @@ def tools_arg(tools: Any) -> list[dict[str, Any]] | UnsetType:
     result: list[dict[str, Any]] = []
     for index, tool in enumerate(tools):
         if isinstance(tool, Tool):
+            # Checked before to_builtins, which would turn bytes into base64.
+            json_arg(f"tools[{index}]", tool)
             result.append(tool.to_dict())
             continue
         if is_tool_callable(tool):
-            result.append(spec(tool).definition)
+            definition = spec(tool).definition
+            # Built once per function (and cached): checked once too.
+            if _CHECKED_DEFINITIONS.get(id(definition)) is not definition:
+                json_arg(f"tools[{index}]", definition)
+                if len(_CHECKED_DEFINITIONS) >= 512:
+                    _CHECKED_DEFINITIONS.clear()
+                _CHECKED_DEFINITIONS[id(definition)] = definition
+            result.append(definition)
             continue
         if not isinstance(tool, Mapping):
             raise RequestError(
@@ -297,7 +643,7 @@ def tools_arg(tools: Any) -> list[dict[str, Any]] | UnsetType:
             function.get("name"), str
         ):
             raise RequestError(f"tools[{index}] needs a function with a name")
-        result.append({"type": "function", **tool})
+        result.append(json_arg(f"tools[{index}]", {"type": "function", **tool}))
     return result
 
 
@@ -324,8 +670,9 @@ def bool_arg(name: str, value: Any) -> bool | UnsetType:
 def web_authorization(what: str, api_key: Any) -> str:
     """The ``Authorization`` value for ollama.com's web API, from ``api_key``
     or else ``$OLLAMA_API_KEY``."""
+    name = "api_key"
     if api_key is None:
-        api_key = os.environ.get("OLLAMA_API_KEY", "")
+        name, api_key = "OLLAMA_API_KEY", os.environ.get("OLLAMA_API_KEY", "")
         if not api_key.strip():
             raise RequestError(
                 f"{what} needs an ollama.com API key: pass api_key= or set "
@@ -333,18 +680,29 @@ def web_authorization(what: str, api_key: Any) -> str:
             )
     if not isinstance(api_key, str) or not api_key.strip():
         raise RequestError("api_key must be a non-empty str")
-    return f"Bearer {api_key.strip()}"
+    return header("Authorization", f"Bearer {api_key.strip()}", name)[1]
 
 
 def context_arg(context: Any) -> list[int] | UnsetType:
     """``generate(context=...)``: the token ids a previous answer returned."""
     if context is None:
         return UNSET
-    if isinstance(context, str | bytes) or not all(
-        isinstance(t, int) and not isinstance(t, bool) for t in context
-    ):
-        raise RequestError("context must be a list of ints")
-    return list(context)
+    if not isinstance(context, list | tuple):
+        if isinstance(context, str | bytes | bytearray) or not isinstance(
+            context, Sequence
+        ):
+            raise RequestError(
+                f"context must be a list of ints, got {type(context).__name__}"
+            )
+        context = list(context)
+    try:
+        # In C, and bounded: the server's []int holds 64-bit ints only.
+        result: list[int] = msgspec.convert(context, _Context)
+    except msgspec.ValidationError as exc:
+        raise RequestError(
+            f"context must be a list of 64-bit ints: {str(exc).replace('$', 'context')}"
+        ) from None
+    return result
 
 
 def license_arg(license: Any) -> str | list[str] | UnsetType:
@@ -352,30 +710,36 @@ def license_arg(license: Any) -> str | list[str] | UnsetType:
     if license is None:
         return UNSET
     if isinstance(license, str):
-        return license
-    if not isinstance(license, Sequence) or not all(
-        isinstance(text, str) for text in license
+        return _check_text("license", license)
+    if (
+        isinstance(license, bytes | bytearray)
+        or not isinstance(license, Sequence)
+        or not all(isinstance(text, str) for text in license)
     ):
-        raise RequestError("license must be a str or a list of str")
-    return list(license)
+        raise RequestError(
+            f"license must be a str or a list of str, got {type(license).__name__}"
+        )
+    return [_check_text("license", text) for text in license]
 
 
 def texts_arg(name: str, value: Any) -> str | list[str]:
     """One text, or a list of texts (``embed(input=...)``)."""
     if isinstance(value, str):
-        return value
+        return _check_text(name, value)
     if not isinstance(value, list | tuple) or not all(
         isinstance(item, str) for item in value
     ):
-        raise RequestError(f"{name} must be a str or a list of str")
-    return list(value)
+        raise RequestError(
+            f"{name} must be a str or a list of str, got {type(value).__name__}"
+        )
+    return [_check_text(f"{name}[{i}]", item) for i, item in enumerate(value)]
 
 
 def non_empty_str(name: str, value: Any) -> str:
     """A str with something other than whitespace in it."""
     if not isinstance(value, str) or not value.strip():
-        raise RequestError(f"{name} must be a non-empty str, got {value!r}")
-    return value
+        raise RequestError(f"{name} must be a non-empty str, got {value!r:.60}")
+    return _check_text(name, value)
 
 
 def blob_digest(digest: Any, name: str = "digest") -> str:
@@ -403,7 +767,7 @@ def blob_digests(name: str, files: Any) -> dict[str, str] | UnsetType:
 def file_digest(path: Path) -> str:
     """The blob digest of a file, read in pieces (blocking: run in a thread)."""
     if not path.is_file():
-        raise RequestError(f"no such file: {str(path)!r}")
+        raise RequestError(f"path {str(path)!r}: no such file")
     sha = hashlib.sha256()
     with path.open("rb") as file:
         while piece := file.read(_HASH_PIECE):
@@ -462,17 +826,26 @@ def instance_of(name: str, value: Any, kind: type | tuple[type, ...]) -> Any:
     return value
 
 
-def header(name: Any, value: Any) -> tuple[str, str]:
-    """A header the caller asked to send: str to str, nothing that could end
-    the header or start another."""
+def header(name: Any, value: Any, where: str | None = None) -> tuple[str, str]:
+    """A header to send: a token name, and a value of latin-1 text without
+    control characters (but tab), so nothing can end the header or start
+    another, and nothing is dropped on the way. ``where`` names the value's
+    source in errors (``headers['X']`` by default)."""
+    where = where or f"headers[{name!r:.60}]"
     if not isinstance(name, str) or not isinstance(value, str):
-        raise RequestError(f"headers[{name!r}] must map a str to a str")
-    if (
-        not name
-        or any(c in name for c in " \t:\r\n\0")
-        or any(c in value for c in "\r\n\0")
-    ):
-        raise RequestError(f"headers[{name!r}] has an invalid name or value")
+        raise RequestError(f"{where} must map a str to a str")
+    if not _TOKEN.fullmatch(name):
+        raise RequestError(
+            f"{where} has an invalid name: header names are ASCII letters, "
+            "digits and !#$%&'*+-.^_`|~"
+        )
+    bad = _BAD_HEADER_VALUE.search(value)
+    if bad is not None:
+        kind = "a control character" if bad.group() <= "\x7f" else "non-latin-1 text"
+        raise RequestError(
+            f"{where} has an invalid value: it holds {kind} ({bad.group()!r} at "
+            f"index {bad.start()}), which an HTTP header cannot carry"
+        )
     return name, value
 
 
@@ -486,7 +859,7 @@ def basic_auth(auth: Any) -> tuple[str, str]:
         raise RequestError("auth must be a (username, password) tuple of str")
     if ":" in auth[0]:
         raise RequestError("auth: a username may not contain ':' (RFC 7617)")
-    return auth[0], auth[1]
+    return _check_text("auth[0]", auth[0]), _check_text("auth[1]", auth[1])
 
 
 def _type_name(kind: type) -> str:

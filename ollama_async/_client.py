@@ -42,7 +42,7 @@ import msgspec
 from . import _args
 from . import _endpoints as api
 from ._batch import Batch, Items, run_batch
-from ._config import Limits, Timeout, resolve_host
+from ._config import Limits, Timeout, host_source, resolve_host
 from ._endpoints import Endpoint
 from ._errors import DecodeError, NotFoundError, RequestError
 from ._lines import DEFAULT_MAX_LINE_SIZE
@@ -248,6 +248,14 @@ class AsyncClient:
     ) -> None:
         _args.instance_of("retry", retry, (Retry, type(None)))
         _args.instance_of("limits", limits, Limits)
+        _args.instance_of("headers", headers, (Mapping, type(None)))
+        _args.instance_of("session", session, (Session, type(None)))
+        _args.instance_of("follow_redirects", follow_redirects, bool)
+        _args.instance_of(
+            "dangerously_skip_tls_verify", dangerously_skip_tls_verify, bool
+        )
+        if isinstance(verify, str):
+            _args.check_str("verify", verify)
         _args.positive_int("max_line_size", max_line_size)
         _args.positive_int("max_body_size", max_body_size)
         base_url = resolve_host(host)
@@ -272,12 +280,15 @@ class AsyncClient:
             follow_redirects=follow_redirects,
             ssl=ssl,
             session=session,
+            source=host_source(host),
         )
         self._max_line_size = max_line_size
         self._max_body_size = max_body_size
         self._retry = retry
         self._default_timeout: Timeout | None = None  # set by with_options()
-        self._map_exception = partial(map_exception, base_url=self._transport.base_url)
+        self._map_exception = partial(
+            map_exception, base_url=base_url, source=host_source(host)
+        )
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -360,7 +371,12 @@ class AsyncClient:
         stream: bool,
     ) -> Coroutine[Any, Any, R] | Stream[R]:
         """``request`` sent to ``endpoint``: awaited whole, or streamed."""
-        body = _encode(request)
+        try:
+            body = _encode(request)
+        except (TypeError, ValueError, RecursionError) as exc:
+            # A lone surrogate (UnicodeEncodeError) or a value msgspec cannot
+            # encode, in a str the argument checks do not read through.
+            raise _args.unencodable(request, exc) from None
         # The routing hint comes from the request value; the body is never
         # decoded again to find it.
         model: str = getattr(request, "model", "")
@@ -1090,12 +1106,18 @@ class AsyncClient:
             authorization = self._authorization
         else:
             authorization = _args.web_authorization(endpoint.name, api_key)
+        try:
+            body = _encode(request)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise _args.unencodable(request, exc) from None
         async with AsyncClient(
             web_url,
             headers={"Authorization": authorization},
             timeout=self._timeout(timeout) or self.timeout,
         ) as web:
-            return await web._call(endpoint, _encode(request), USE_CLIENT_DEFAULT)
+            if isinstance(web._transport, Transport):
+                web._transport.source = "AsyncClient.web_url"
+            return await web._call(endpoint, body, USE_CLIENT_DEFAULT)
 
     async def web_search(
         self,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from . import _args
 from ._errors import RequestError
 
-__all__ = ["DEFAULT_HOST", "Limits", "Timeout", "resolve_host"]
+__all__ = ["DEFAULT_HOST", "Limits", "Timeout", "host_source", "resolve_host"]
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 _DEFAULT_PORT = 11434
@@ -57,6 +57,7 @@ class Timeout:
             return value
         if value is None:
             return cls(connect=None, first_byte=None, read=None, total=None)
+        _args.seconds("timeout", value, optional=False)
         return cls(connect=value, first_byte=value, read=value, total=None, pool=value)
 
 
@@ -120,11 +121,30 @@ def resolve_host(host: str | None = None) -> str:
     connect to them. Raises :class:`RequestError` for anything that is not a
     plain base URL.
     """
-    if host is None:
-        host = os.environ.get("OLLAMA_HOST", "")
-    original = host
+    if host is not None:
+        return _resolve(host)
+    try:
+        return _resolve(os.environ.get("OLLAMA_HOST", ""))
+    except RequestError as exc:
+        raise RequestError(f"OLLAMA_HOST: {exc}") from None
+
+
+def host_source(host: str | None = None) -> str:
+    """Where :func:`resolve_host` takes the address for ``host`` from, as
+    error messages name it: the ``host`` argument, ``OLLAMA_HOST``, or the
+    default when neither gives one."""
+    if host is not None:
+        given = not isinstance(host, str) or host.strip().strip("\"'").strip()
+        return "the host argument" if given else "the default (host is empty)"
+    if os.environ.get("OLLAMA_HOST", "").strip().strip("\"'").strip():
+        return "OLLAMA_HOST"
+    return "the default (neither host nor OLLAMA_HOST is set)"
+
+
+def _resolve(host: object) -> str:
     if not isinstance(host, str):
         raise RequestError(f"host must be a string, got {type(host).__name__}")
+    original = host
     host = host.strip().strip("\"'").strip()
     if not host:
         return DEFAULT_HOST

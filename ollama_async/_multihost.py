@@ -94,6 +94,7 @@ class MultiHostClient(AsyncClient):
                     limits=limits,
                     follow_redirects=follow_redirects,
                     ssl=context,
+                    source="MultiHostClient's hosts",
                 )
             )
             for url in urls

@@ -180,8 +180,22 @@ BAD_CALLS = [
         "options",
         id="temperature-str",
     ),
+    # A float for an integer option passes (Go truncates it); these do not.
     pytest.param(
-        "chat", ("m",), {"options": {"num_ctx": 1.5}}, "options", id="num_ctx-float"
+        "chat", ("m",), {"options": {"num_ctx": "4096"}}, "num_ctx", id="num_ctx-str"
+    ),
+    pytest.param(
+        "chat", ("m",), {"options": {"num_ctx": True}}, "num_ctx", id="num_ctx-bool"
+    ),
+    pytest.param(
+        "chat", ("m",), {"options": {"use_mmap": 1}}, "use_mmap", id="use_mmap-int"
+    ),
+    pytest.param(
+        "chat",
+        ("m",),
+        {"options": {"stop": ["a", 1]}},
+        "stop",
+        id="stop-with-an-int",
     ),
     pytest.param(
         "chat", ("m",), {"options": [("temperature", 1)]}, "options", id="options-list"

@@ -337,14 +337,14 @@ async def test_version_without_a_server_exits_3() -> None:
     result = await cli("version", "--host", f"127.0.0.1:{free_port()}")
     assert result.code == EXIT_CONNECTION
     assert result.out == f"client version is {__version__}\n"
-    assert result.err.startswith("ollama-async: warning: cannot connect")
+    assert result.err.startswith("ollama-async: warning: Failed to connect")
 
 
 async def test_connection_error_exits_3_on_one_line() -> None:
     result = await cli("list", "--host", f"127.0.0.1:{free_port()}")
     assert result.code == EXIT_CONNECTION
     assert result.err.count("\n") == 1
-    assert result.err.startswith("ollama-async: error: cannot connect to Ollama")
+    assert result.err.startswith("ollama-async: error: Failed to connect to Ollama")
 
 
 @pytest.mark.parametrize(

@@ -116,7 +116,7 @@ async def test_errors_and_exit_codes_as_a_process(fake_ollama: FakeOllama) -> No
     await fake_ollama.stop()  # nobody listens there now
     code, _, err = await run(url, "list")
     assert code == 3
-    assert err.startswith("ollama-async: error: cannot connect to Ollama")
+    assert err.startswith("ollama-async: error: Failed to connect to Ollama")
     assert err.count("\n") == 1  # one line: no retry notices, no traceback
 
 

@@ -9,6 +9,7 @@ import math
 import pytest
 
 from ollama_async import AsyncClient, Limits, RequestError, Timeout
+from ollama_async._config import host_source
 
 
 def base_url(host: str | None) -> str:
@@ -118,8 +119,33 @@ def test_empty_host_argument_is_the_default_not_the_env(
 
 def test_invalid_env_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OLLAMA_HOST", "ftp://h")
-    with pytest.raises(RequestError, match="unsupported scheme 'ftp'"):
+    with pytest.raises(RequestError, match="unsupported scheme 'ftp'") as info:
         AsyncClient()
+    # The message says where the bad value came from.
+    assert str(info.value).startswith("OLLAMA_HOST: ")
+    with pytest.raises(RequestError) as info:
+        AsyncClient("ftp://h")
+    assert not str(info.value).startswith("OLLAMA_HOST")
+
+
+@pytest.mark.parametrize(
+    ("host", "env", "source"),
+    [
+        pytest.param("h:1", "e:2", "the host argument", id="argument-over-env"),
+        pytest.param(None, "e:2", "OLLAMA_HOST", id="env"),
+        pytest.param(None, ' "" ', "the default (neither", id="env-blank"),
+        pytest.param(None, None, "the default (neither", id="neither"),
+        pytest.param("", "e:2", "the default (host is empty)", id="empty-argument"),
+    ],
+)
+def test_host_source_names_where_the_address_came_from(
+    monkeypatch: pytest.MonkeyPatch, host: str | None, env: str | None, source: str
+) -> None:
+    # What a failed connection's message says (tests/transport/
+    # test_connect_message.py checks it over loopback).
+    if env is not None:
+        monkeypatch.setenv("OLLAMA_HOST", env)
+    assert host_source(host).startswith(source)
 
 
 INVALID = [

@@ -46,6 +46,7 @@ from .._errors import (
 )
 
 __all__ = [
+    "CONNECTION_ERROR_MESSAGE",
     "MAX_REDIRECTS",
     "check_status",
     "first_byte_timeout",
@@ -59,6 +60,13 @@ __all__ = [
 
 MAX_REDIRECTS: Final = 5
 """Redirects followed before :class:`RemoteProtocolError`."""
+
+CONNECTION_ERROR_MESSAGE: Final = (
+    "Failed to connect to Ollama. Please check that Ollama is downloaded, "
+    "running and accessible. https://ollama.com/download"
+)
+"""The official client's text for a refused connection (``ollama/_client.py``),
+word for word: code written for it may match on it."""
 
 _STATUS_ERRORS: Final[dict[int, type[StatusError]]] = {
     400: BadRequestError,
@@ -141,10 +149,13 @@ def parse_retry_after(value: str | None) -> float | None:
 # -- transport failures ------------------------------------------------------------
 
 
-def map_exception(exc: BaseException, base_url: str) -> OllamaError:
+def map_exception(
+    exc: BaseException, base_url: str, source: str | None = None
+) -> OllamaError:
     """Our exception for one raised by aiohttp, asyncio or the OS during a
     call. The result is raised *without* chaining ``exc``: aiohttp's errors
-    hold the request's headers."""
+    hold the request's headers. ``source`` says where ``base_url`` came from
+    (``OLLAMA_HOST``, the host argument, ...), for a failed connection."""
     if isinstance(exc, OllamaError):
         return exc
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
@@ -167,10 +178,9 @@ def map_exception(exc: BaseException, base_url: str) -> OllamaError:
         )
     if isinstance(exc, aiohttp.ClientConnectorError):
         reason = exc.os_error.strerror or str(exc.os_error) or type(exc).__name__
+        origin = f", from {source}" if source else ""
         return ConnectError(
-            f"cannot connect to Ollama at {base_url} ({reason}). Is it running? "
-            "Start it with `ollama serve`, or set OLLAMA_HOST to its address "
-            "(https://ollama.com/download)."
+            f"{CONNECTION_ERROR_MESSAGE} (address {base_url}{origin}: {reason})"
         )
     if isinstance(exc, aiohttp.TooManyRedirects):
         return RemoteProtocolError(
@@ -186,9 +196,10 @@ def map_exception(exc: BaseException, base_url: str) -> OllamaError:
     if isinstance(exc, UnicodeError) and not isinstance(exc, UnicodeDecodeError):
         # getaddrinfo() cannot IDNA-encode the host name (an empty label, one
         # longer than 63 characters), the base URL's or a redirect target's.
+        origin = f", from {source}" if source else ""
         return ConnectError(
-            f"cannot connect to Ollama at {base_url}: a host name that is not "
-            f"valid ({exc})"
+            f"{CONNECTION_ERROR_MESSAGE} (address {base_url}{origin}: a host "
+            f"name that is not valid: {exc})"
         )
     if isinstance(exc, aiohttp.ClientResponseError):
         return RemoteProtocolError(

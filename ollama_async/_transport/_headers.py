@@ -47,7 +47,9 @@ def default_headers(
         merged["authorization"] = ("Authorization", _basic_credentials(auth))
     api_key = os.environ.get("OLLAMA_API_KEY")
     if api_key and "authorization" not in merged:
-        merged["authorization"] = ("Authorization", f"Bearer {api_key}")
+        merged["authorization"] = _args.header(
+            "Authorization", f"Bearer {api_key}", "OLLAMA_API_KEY"
+        )
     return dict(merged.values())
 
 

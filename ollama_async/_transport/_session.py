@@ -72,8 +72,12 @@ class Transport:
         follow_redirects: bool = True,
         ssl: _ssl.SSLContext | None = None,
         session: aiohttp.ClientSession | None = None,
+        source: str | None = None,
     ) -> None:
         self.base_url = base_url
+        self.source = source
+        """Where ``base_url`` came from (``OLLAMA_HOST``, the host argument),
+        for the message of a failed connection."""
         self.timeout = timeout
         self.limits = limits
         self.follow_redirects = follow_redirects
@@ -255,7 +259,7 @@ class Transport:
             self._pass_on_wakeup()  # it may have timed out just as it was woken
             if t.pool is not None and self._pool_full():
                 return pool_timeout(self.base_url, t.pool)
-        return map_exception(exc, self.base_url)
+        return map_exception(exc, self.base_url, self.source)
 
     def _pool_full(self) -> bool:
         session = self._session

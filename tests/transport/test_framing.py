@@ -736,7 +736,7 @@ async def test_connect_refused() -> None:
     port = sock.getsockname()[1]
     sock.close()
     async with client_for(f"http://127.0.0.1:{port}") as client:
-        with pytest.raises(ConnectError, match="ollama serve"):
+        with pytest.raises(ConnectError, match="Failed to connect to Ollama"):
             await client.version()
 
 
