@@ -946,9 +946,9 @@ class AsyncClient:
             renderer=_args.check_str("renderer", renderer),
             parser=_args.check_str("parser", parser),
             requires=_args.check_str("requires", requires),
-            info=_args.opt(
-                None if info is None else dict(_args.instance_of("info", info, Mapping))
-            ),
+            info=UNSET
+            if info is None
+            else _args.json_arg("info", dict(_args.instance_of("info", info, Mapping))),
         )
         return self._send(api.CREATE, request, timeout, stream=stream)
 
