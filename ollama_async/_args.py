@@ -17,7 +17,7 @@ import math
 import numbers
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeAlias
 
@@ -45,16 +45,20 @@ __all__ = [
     "blob_digest",
     "blob_digests",
     "bool_arg",
+    "callback",
     "check_str",
     "context_arg",
+    "count_arg",
     "encode_image",
     "file_digest",
+    "flag",
     "format_arg",
     "header",
     "images_arg",
     "instance_of",
     "int_arg",
     "is_tool_callable",
+    "items_arg",
     "json_arg",
     "keep_alive_arg",
     "license_arg",
@@ -63,7 +67,9 @@ __all__ = [
     "non_empty_str",
     "opt",
     "options_arg",
+    "path_arg",
     "positive_int",
+    "progress_arg",
     "seconds",
     "texts_arg",
     "think_arg",
@@ -868,3 +874,71 @@ def _type_name(kind: type) -> str:
     if kind.__module__ == "builtins" or kind.__module__.startswith("ollama_async"):
         return kind.__name__
     return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def path_arg(name: str, value: Any) -> Path:
+    """A file path: a str or an ``os.PathLike``."""
+    if isinstance(value, str):
+        return Path(_check_text(name, value))
+    if isinstance(value, os.PathLike):
+        return Path(value)
+    raise RequestError(f"{name} must be a str or a path, got {type(value).__name__}")
+
+
+def flag(name: str, value: Any) -> bool:
+    """A bool, where None has no meaning of its own (``ordered=``, ...)."""
+    if not isinstance(value, bool):
+        raise RequestError(f"{name} must be a bool, got {type(value).__name__}")
+    return value
+
+
+def callback(name: str, value: Any) -> Any:
+    """A callable, or None."""
+    if value is not None and not callable(value):
+        raise RequestError(
+            f"{name} must be a callable or None, got {type(value).__name__}"
+        )
+    return value
+
+
+def items_arg(name: str, value: Any) -> Any:
+    """What a batch reads requests from: an iterable or an async iterable,
+    not a str, bytes or a single mapping (each would be taken apart)."""
+    if isinstance(value, str | bytes | bytearray | Mapping) or not isinstance(
+        value, Iterable | AsyncIterable
+    ):
+        raise RequestError(
+            f"{name} must be an iterable or async iterable of requests, "
+            f"got {type(value).__name__}"
+        )
+    return value
+
+
+def progress_arg(value: Any) -> Any:
+    """``progress=``: a bool, or a mapping of tqdm keyword arguments."""
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, Mapping):
+        raise RequestError(
+            f"progress must be a bool or a mapping of tqdm arguments, "
+            f"got {type(value).__name__}"
+        )
+    for key in value:
+        if not isinstance(key, str) or not key.isidentifier():
+            raise RequestError(
+                f"progress keys must be tqdm argument names, got {key!r}"
+            )
+    for key, item in value.items():
+        # Other values (file=, colour=, ...) are tqdm's to check.
+        if isinstance(item, float) and not math.isfinite(item):
+            raise RequestError(f"progress[{key!r}] is {item!r}")
+    return value
+
+
+def count_arg(name: str, value: Any) -> Any:
+    """An int of at least 0, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RequestError(f"{name} must be an int >= 0 or None, got {value!r}")
+    return value

@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, Self, TypeAlias, TypeV
 import msgspec
 
 from . import _args
-from ._errors import RequestError
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -195,6 +194,11 @@ class Batch(AsyncIterator[BatchResult[ReqT, RespT]], Generic[ReqT, RespT]):
         total: int | None = None,
     ) -> None:
         _args.positive_int("concurrency", concurrency)
+        _args.flag("ordered", ordered)
+        _args.flag("stop_on_error", stop_on_error)
+        _args.progress_arg(progress)
+        _args.count_arg("total", total)
+        _args.callback("fn", fn)
         if window is None:
             window = 2 * concurrency if ordered else concurrency
         _args.positive_int("window", window)
@@ -205,14 +209,11 @@ class Batch(AsyncIterator[BatchResult[ReqT, RespT]], Generic[ReqT, RespT]):
         self._window = window
         self._sync: Iterator[ReqT] | None = None
         self._async: AsyncIterator[ReqT] | None = None
+        _args.items_arg("items", items)
         if isinstance(items, AsyncIterable):
             self._async = aiter(items)
-        elif isinstance(items, Iterable):
-            self._sync = iter(items)
         else:
-            raise RequestError(
-                f"items must be an iterable or async iterable, got {type(items)!r}"
-            )
+            self._sync = iter(items)
         self._bar = _progress_bar(progress=progress, total=total)
         self._state: _State[ReqT, RespT] = _State(
             ordered=ordered, stop_on_error=stop_on_error

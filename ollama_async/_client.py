@@ -668,6 +668,8 @@ class AsyncClient:
             MaxToolRoundsError: the model still called tools in round
                 ``max_rounds``; it carries the conversation so far.
         """
+        _args.callback("on_chunk", on_chunk)
+        _args.flag("raise_tool_errors", raise_tool_errors)
         chat_round = partial(
             self.chat,
             model,
@@ -972,7 +974,7 @@ class AsyncClient:
 
         The file is hashed and uploaded in 1 MiB pieces, never held in memory.
         """
-        file = Path(path)
+        file = _args.path_arg("path", path)
         digest = await asyncio.to_thread(_args.file_digest, file)
         if await self.blob_exists(digest, timeout=timeout):
             return digest
@@ -1210,8 +1212,9 @@ class AsyncClient:
                 async for result in batch:
                     print(result.index, result.result().message.content)
         """
+        _args.callback("fn", fn)
         return run_batch(
-            requests,
+            _args.items_arg("requests", requests),
             partial(fn or _chat_request, self),
             concurrency=concurrency,
             ordered=ordered,

@@ -78,24 +78,9 @@ BASELINES: dict[str, dict[str, Any]] = {
 }
 NO_ARGUMENTS = ["list", "ps", "version", "heartbeat", "status", "me", "signout"]
 
-# Gaps outside the argument checks, in code another module owns: each is a
-# strict xfail, so the fix shows up as an XPASS and the mark must go.
-_TOOLLOOP = "_toolloop: not checked before the first round is sent"
-_BATCH = "_batch: not checked before the batch runs"
-KNOWN_GAPS: dict[tuple[str, str, str], str] = {
-    ("create_blob", "path", "Opaque"): "create_blob calls Path(path): TypeError",
-    ("chat_with_tools", "on_chunk", "Opaque"): _TOOLLOOP,
-    ("chat_with_tools", "raise_tool_errors", "Opaque"): _TOOLLOOP,
-    ("batch", "requests", "Opaque"): _BATCH,
-    ("batch", "requests", "surrogate"): _BATCH,
-    ("batch", "fn", "Opaque"): _BATCH,
-    ("batch", "ordered", "Opaque"): _BATCH,
-    ("batch", "stop_on_error", "Opaque"): _BATCH,
-    ("batch", "progress", "Opaque"): _BATCH,
-    ("batch", "progress", "mapping-nan"): _BATCH + " (tqdm raises its own error)",
-    ("batch", "progress", "mapping-int-key"): _BATCH + " (tqdm raises its own error)",
-    ("batch", "total", "Opaque"): _BATCH,
-}
+# Gaps in checks owned elsewhere would be listed here, each as a strict xfail
+# (so that a fix shows up as an XPASS and the mark must go). None is left.
+KNOWN_GAPS: dict[tuple[str, str, str], str] = {}
 
 
 def _leaves(hint: Any) -> list[Any]:
