@@ -461,7 +461,11 @@ async def test_pull_stream_progress(mocked: aioresponses, client: AsyncClient) -
     )
     parts = [p async for p in await client.pull("m", stream=True)]
     assert [p.completed for p in parts] == [None, 5, None]
-    assert body(mocked, "POST", "/api/pull") == {"model": "m", "stream": True, "insecure": False}
+    assert body(mocked, "POST", "/api/pull") == {
+        "model": "m",
+        "stream": True,
+        "insecure": False,
+    }
 
 
 @pytest.mark.parametrize("payload", [b'{"models":null}', b'{"models":[]}'])
