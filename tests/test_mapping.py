@@ -496,45 +496,26 @@ DIFFERENCES: dict[type[Model], Differences] = {
         # debug_info: the reply to _debug_render_only.
         ours_only=_names(*_CLOUD, "debug_info"),
         defaults=_EMPTY_WHEN_ABSENT,
-        # logprobs is declared once for chat and generate, before message.
-        reordered=True,
     ),
     GenerateResponse: Differences(
         # tool_calls: models with a built-in tool parser (Go's GenerateResponse).
         ours_only=_names(*_CLOUD, "debug_info", "tool_calls"),
         defaults=_EMPTY_WHEN_ABSENT | {"response"},
-        reordered=True,
     ),
-    EmbedResponse: Differences(
-        # The official EmbedResponse extends BaseGenerateResponse; Go's
-        # api.EmbedResponse has none of these. Identical keys need these six
-        # fields, always None, in types/_embed.py.
-        theirs_only=_names(
-            "created_at",
-            "done",
-            "done_reason",
-            "prompt_eval_duration",
-            "eval_count",
-            "eval_duration",
-        ),
-        defaults=_names("model"),
-        reordered=True,  # embeddings first
-    ),
+    # The official EmbedResponse extends BaseGenerateResponse; ours declares
+    # its fields that Go's api.EmbedResponse lacks (created_at, done, ...) too,
+    # always None, so the dumps have the same keys.
+    EmbedResponse: Differences(defaults=_names("model")),
     EmbeddingsResponse: Differences(),
     ListResponse: Differences(defaults=_names("models")),  # [] when null or absent
     ListModel: Differences(
         ours_only=_names("name", "capabilities", *_CLOUD),
         defaults=_names("model"),
-        reordered=True,  # size before digest
     ),
     ShowResponse: Differences(
-        # Go's ShowResponse fields the official type does not declare. And
-        # model_info, which it declares as `modelinfo` with the alias
-        # "model_info": identical keys need the attribute renamed to modelinfo
-        # (wire name model_info, a model_info property) in types/_models.py.
+        # Go's ShowResponse fields the official type does not declare.
         ours_only=_names(
             "system",
-            "model_info",
             "projector_info",
             "tensors",
             "messages",
@@ -543,25 +524,22 @@ DIFFERENCES: dict[type[Model], Differences] = {
             "requires",
             *_CLOUD,
         ),
-        theirs_only=_names("modelinfo"),
-        reordered=True,
+        # The official modelinfo is required (Optional, no default); ours is
+        # None when absent (Go sends it with omitempty).
+        defaults=_names("modelinfo"),
     ),
     ProcessResponse: Differences(defaults=_names("models")),
-    ProcessModel: Differences(defaults=_names("model", "name"), reordered=True),
+    ProcessModel: Differences(defaults=_names("model", "name")),
     StatusResponse: Differences(),
     ProgressResponse: Differences(
         defaults=_names("status"),  # ours is required: it tells a line from {}
-        reordered=True,
     ),
     WebSearchResponse: Differences(defaults=_names("results")),
-    WebSearchResult: Differences(
-        defaults=_names("title", "url", "content"), reordered=True
-    ),
+    WebSearchResult: Differences(defaults=_names("title", "url", "content")),
     WebFetchResponse: Differences(defaults=_names("title", "content", "links")),
     Message: Differences(
         ours_only=_names("tool_call_id"),  # on role="tool" results
         defaults=_names("content"),  # Go always sends content
-        reordered=True,  # tool_calls before tool_name
     ),
     ToolCall: Differences(ours_only=_names("id")),  # "call_" + 8 characters
     ToolCallFunction: Differences(
@@ -959,18 +937,19 @@ def test_fields_only_the_official_type_has_are_absent(case: Case) -> None:
     for name in DIFFERENCES[case.type].theirs_only:
         assert name not in ours
         assert _getitem(ours, name) == KEY_ERROR
-        if not hasattr(ours, name):  # ShowResponse.modelinfo is a property
-            assert ours.get(name, MISSING) is MISSING
+        assert ours.get(name, MISSING) is MISSING
 
 
 def test_show_modelinfo() -> None:
-    # The official field is `modelinfo`, read from "model_info". Ours is
-    # `model_info` with a `modelinfo` property: get() and the attribute work,
-    # [] and `in` do not, until the field is renamed (see DIFFERENCES).
+    # The official field is `modelinfo`, read from "model_info", as is ours;
+    # `model_info`, our field's name before, stays as a read-only property.
     ours = ours_of(case("show"))
     theirs = official_of(case("show"))
-    assert ours.modelinfo == ours.get("modelinfo") == theirs["modelinfo"]
-    assert "modelinfo" not in ours
+    assert ours.modelinfo == ours["modelinfo"] == theirs["modelinfo"]
+    assert "modelinfo" in ours and "modelinfo" in theirs
+    assert ours.model_info is ours.modelinfo
+    assert ours.get("model_info") is ours.modelinfo
+    assert ours.model_dump()["modelinfo"] == theirs.model_dump()["modelinfo"]
     assert (
         ours.model_dump(by_alias=True)["model_info"]
         == theirs.model_dump(by_alias=True)["model_info"]

@@ -83,10 +83,10 @@ class Message(Model, kw_only=True, gc=False):
     """The model's reasoning, when thinking is on."""
     images: list[str] | None = None
     """Images as padded base64 strings without a data-URL prefix."""
-    tool_calls: list[ToolCall] | None = None
-    """Tool calls requested by the model (assistant turns)."""
     tool_name: str | None = None
     """On ``role="tool"`` results: the name of the tool that ran."""
+    tool_calls: list[ToolCall] | None = None
+    """Tool calls requested by the model (assistant turns)."""
     tool_call_id: str | None = None
     """On ``role="tool"`` results: the id of the call answered."""
 

@@ -26,16 +26,28 @@ class EmbedRequest(Model, kw_only=True):
 class EmbedResponse(Model, kw_only=True, gc=False):
     """Reply of ``embed``: one L2-normalised vector per input, in order."""
 
-    embeddings: OrNull[list[list[float]]]
-    """One vector per input, in order; ``[]`` when the server sent ``null``
-    (the official client rejects that)."""
     model: str = ""
+    created_at: str | None = None
+    """Not sent by Ollama: always None, declared so dumps match the official client."""
+    done: bool | None = None
+    """Not sent by Ollama: always None, declared so dumps match the official client."""
+    done_reason: str | None = None
+    """Not sent by Ollama: always None, declared so dumps match the official client."""
     total_duration: int | None = None
     """Nanoseconds for the whole request."""
     load_duration: int | None = None
     """Nanoseconds spent loading the model."""
     prompt_eval_count: int | None = None
     """Number of input tokens."""
+    prompt_eval_duration: int | None = None
+    """Not sent by Ollama: always None, declared so dumps match the official client."""
+    eval_count: int | None = None
+    """Not sent by Ollama: always None, declared so dumps match the official client."""
+    eval_duration: int | None = None
+    """Not sent by Ollama: always None, declared so dumps match the official client."""
+    embeddings: OrNull[list[list[float]]]
+    """One vector per input, in order; ``[]`` when the server sent ``null``
+    (the official client rejects that)."""
 
     def __post_init__(self) -> None:
         self.embeddings = self.embeddings or []  # null, see OrNull

@@ -28,8 +28,14 @@ T = TypeVar("T")
 
 
 class _Metrics(Model, kw_only=True, gc=False):
+    # The fields both responses share, in the official client's order (its
+    # BaseGenerateResponse), so dumps list the keys as it does.
     model: str = ""
     """The model name, as sent in the request."""
+    remote_model: str | None = None
+    """Cloud models: the name of the upstream model that answered."""
+    remote_host: str | None = None
+    """Cloud models: the URL of the upstream host that answered."""
     created_at: str | None = None
     """RFC 3339 UTC timestamp with up to 9 fractional digits."""
     done: bool = False
@@ -50,14 +56,6 @@ class _Metrics(Model, kw_only=True, gc=False):
     """Number of tokens generated (final chunk)."""
     eval_duration: int | None = None
     """Nanoseconds spent generating (final chunk)."""
-    logprobs: list[Logprob] | None = None
-    """Log probabilities of the generated tokens, when requested."""
-    remote_model: str | None = None
-    """Cloud models: the name of the upstream model that answered."""
-    remote_host: str | None = None
-    """Cloud models: the URL of the upstream host that answered."""
-    debug_info: DebugInfo | None = field(default=None, name="_debug_info")
-    """Reply to ``_debug_render_only``: the rendered prompt, nothing generated."""
     _error: None = field(default=None, name="error")
     # Never set. GenerateResponse has no required field, so an `{"error": ...}`
     # line would decode as an empty chunk; this field makes it fail instead (a
@@ -78,6 +76,8 @@ class GenerateResponse(_Metrics, kw_only=True, gc=False):
     """Final chunk: the conversation encoding (deprecated by the server)."""
     tool_calls: list[ToolCall] | None = None
     """Final chunk, for models with a built-in tool parser."""
+    logprobs: list[Logprob] | None = None
+    """Log probabilities of the generated tokens, when requested."""
     image: str | None = None
     """Image generation (experimental): the base64 image, on the final chunk.
     Sent by servers from ollama/ollama#13753 until #16615 removed it."""
@@ -85,6 +85,8 @@ class GenerateResponse(_Metrics, kw_only=True, gc=False):
     """Image generation (experimental): diffusion steps done so far."""
     total: int | None = None
     """Image generation (experimental): diffusion steps in all."""
+    debug_info: DebugInfo | None = field(default=None, name="_debug_info")
+    """Reply to ``_debug_render_only``: the rendered prompt, nothing generated."""
 
     @overload
     def parse(self) -> Any: ...
@@ -105,6 +107,10 @@ class ChatResponse(_Metrics, kw_only=True, gc=False):
     message: Message
     """The assistant's message (a piece of it, in a stream). Required: Ollama
     sends it on every line, and a line without it is not a chat chunk."""
+    logprobs: list[Logprob] | None = None
+    """Log probabilities of the generated tokens, when requested."""
+    debug_info: DebugInfo | None = field(default=None, name="_debug_info")
+    """Reply to ``_debug_render_only``: the rendered prompt, nothing generated."""
 
     @overload
     def parse(self) -> Any: ...

@@ -37,10 +37,10 @@ class ListModel(Model, kw_only=True, gc=False):
     """Full name with tag, e.g. ``llama3.2:latest``."""
     name: str = ""
     modified_at: datetime | None = None
-    size: int | None = None
-    """Bytes on disk."""
     digest: str | None = None
     """64 hex characters, without a ``sha256:`` prefix."""
+    size: int | None = None
+    """Bytes on disk."""
     details: ModelDetails | None = None
     capabilities: list[str] | None = None
     remote_model: str | None = None
@@ -74,19 +74,20 @@ class Tensor(Model, kw_only=True, gc=False):
 class ShowResponse(Model, kw_only=True, gc=False):
     """Reply of ``show()``."""
 
-    modelfile: str | None = None
-    parameters: str | None = None
-    """Newline-separated Modelfile parameters."""
+    modified_at: datetime | None = None
     template: str | None = None
     system: str | None = None
+    modelfile: str | None = None
     license: str | None = None
     details: ModelDetails | None = None
-    model_info: dict[str, Any] | None = None
-    """GGUF metadata such as ``general.architecture``."""
+    modelinfo: dict[str, Any] | None = field(default=None, name="model_info")
+    """GGUF metadata such as ``general.architecture`` (``model_info`` on the
+    wire, as in the official client)."""
     projector_info: dict[str, Any] | None = None
     tensors: list[Tensor] | None = None
+    parameters: str | None = None
+    """Newline-separated Modelfile parameters."""
     capabilities: list[str] | None = None
-    modified_at: datetime | None = None
     messages: list[Message] | None = None
     renderer: str | None = None
     parser: str | None = None
@@ -95,9 +96,9 @@ class ShowResponse(Model, kw_only=True, gc=False):
     remote_host: str | None = None
 
     @property
-    def modelinfo(self) -> dict[str, Any] | None:
-        """The official client's name for ``model_info``."""
-        return self.model_info
+    def model_info(self) -> dict[str, Any] | None:
+        """``modelinfo`` under its wire name."""
+        return self.modelinfo
 
 
 class ProcessModel(Model, kw_only=True, gc=False):
@@ -105,14 +106,14 @@ class ProcessModel(Model, kw_only=True, gc=False):
 
     model: str = ""
     name: str = ""
+    digest: str | None = None
+    expires_at: datetime | None = None
+    """When the model will be unloaded (far future for "forever")."""
     size: int | None = None
     """Bytes of memory in use."""
     size_vram: int | None = None
     """Bytes of that memory on the GPU."""
-    digest: str | None = None
     details: ModelDetails | None = None
-    expires_at: datetime | None = None
-    """When the model will be unloaded (far future for "forever")."""
     context_length: int | None = None
 
 
@@ -139,12 +140,12 @@ class ProgressResponse(Model, kw_only=True, gc=False):
     ``status == "success"``."""
 
     status: str
-    digest: str | None = None
-    """``sha256:…`` of the layer being transferred."""
-    total: int | None = None
-    """Bytes in the layer."""
     completed: int | None = None
     """Bytes transferred so far."""
+    total: int | None = None
+    """Bytes in the layer."""
+    digest: str | None = None
+    """``sha256:…`` of the layer being transferred."""
 
 
 class VersionResponse(Model, kw_only=True, gc=False):

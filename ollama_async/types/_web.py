@@ -28,18 +28,18 @@ class WebSearchResult(Model, kw_only=True):
     ``null`` are ``""`` (the official client has None), so they are always
     strings."""
 
+    content: OrNull[str] = ""
+    """Text extracted from the page; ``""`` when absent or ``null``."""
     title: OrNull[str] = ""
     """The page's title; ``""`` when absent or ``null``."""
     url: OrNull[str] = ""
     """The page's address; ``""`` when absent or ``null``."""
-    content: OrNull[str] = ""
-    """Text extracted from the page; ``""`` when absent or ``null``."""
 
     def __post_init__(self) -> None:
         # null, see OrNull
+        self.content = self.content or ""
         self.title = self.title or ""
         self.url = self.url or ""
-        self.content = self.content or ""
 
 
 class WebSearchResponse(Model, kw_only=True):
