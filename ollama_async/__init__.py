@@ -11,7 +11,13 @@
 """
 
 from ._batch import Batch, BatchResult, run_batch
-from ._client import AsyncClient, ChatKwargs, GenerateKwargs, TransferKwargs
+from ._client import (
+    AsyncClient,
+    ChatKwargs,
+    CreateKwargs,
+    GenerateKwargs,
+    TransferKwargs,
+)
 from ._config import Limits, Timeout
 from ._errors import (
     AuthenticationError,
@@ -82,6 +88,7 @@ __all__ = [
     "ChatResponse",
     "ConnectError",
     "ConnectTimeout",
+    "CreateKwargs",
     "DecodeError",
     "EmbedResponse",
     "EmbeddingsResponse",

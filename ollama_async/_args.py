@@ -212,6 +212,18 @@ def _json_problem(value: Any) -> tuple[str, str] | None:
 # this runs on every request that has options, a format schema or tools.
 
 
+def _plain(item: Any) -> bool:
+    """A JSON scalar msgspec sends as it is: nothing to look into."""
+    kind = type(item)
+    return (
+        (kind is str and item.isascii())
+        or kind is int
+        or kind is bool
+        or item is None
+        or (kind is float and math.isfinite(item))
+    )
+
+
 def _dict_problem(value: dict[Any, Any]) -> tuple[str, str] | None:
     for key, item in value.items():
         if type(key) is not str:
@@ -220,16 +232,9 @@ def _dict_problem(value: dict[Any, Any]) -> tuple[str, str] | None:
             problem = _text_problem(key)
             if problem is not None:
                 return "", f"has a key that {problem}"
-        kind = type(item)
-        if (
-            (kind is str and item.isascii())
-            or kind is int
-            or kind is bool
-            or item is None
-            or (kind is float and math.isfinite(item))
-        ):
+        if _plain(item):
             continue
-        found = _dict_problem(item) if kind is dict else _json_problem(item)
+        found = _dict_problem(item) if type(item) is dict else _json_problem(item)
         if found is not None:
             return f"[{key!r}]{found[0]}", found[1]
     return None
@@ -237,16 +242,9 @@ def _dict_problem(value: dict[Any, Any]) -> tuple[str, str] | None:
 
 def _list_problem(value: list[Any] | tuple[Any, ...]) -> tuple[str, str] | None:
     for index, item in enumerate(value):
-        kind = type(item)
-        if (
-            (kind is str and item.isascii())
-            or kind is int
-            or kind is bool
-            or item is None
-            or (kind is float and math.isfinite(item))
-        ):
+        if _plain(item):
             continue
-        found = _dict_problem(item) if kind is dict else _json_problem(item)
+        found = _dict_problem(item) if type(item) is dict else _json_problem(item)
         if found is not None:
             return f"[{index}]{found[0]}", found[1]
     return None

@@ -97,6 +97,7 @@ __all__ = [
     "AsyncClient",
     "ChatKwargs",
     "ClientFn",
+    "CreateKwargs",
     "GenerateKwargs",
     "TimeoutArg",
     "TransferKwargs",
@@ -167,6 +168,20 @@ class ChatKwargs(TypedDict, total=False):
     keep_alive: float | str | None
     truncate: bool | None
     shift: bool | None
+    timeout: TimeoutArg
+
+
+class CreateKwargs(TypedDict, total=False):
+    """Keyword arguments of :meth:`AsyncClient.create` besides ``stream``
+    (its other parameters are positional, as in the official client)."""
+
+    remote_host: str | None
+    draft_files: Mapping[str, str] | None
+    draft_quantize: str | None
+    renderer: str | None
+    parser: str | None
+    requires: str | None
+    info: Mapping[str, Any] | None
     timeout: TimeoutArg
 
 
@@ -826,14 +841,7 @@ class AsyncClient:
         messages: Sequence[MessageArg] | None = None,
         *,
         stream: Literal[False] = False,
-        remote_host: str | None = None,
-        draft_files: Mapping[str, str] | None = None,
-        draft_quantize: str | None = None,
-        renderer: str | None = None,
-        parser: str | None = None,
-        requires: str | None = None,
-        info: Mapping[str, Any] | None = None,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        **kwargs: Unpack[CreateKwargs],
     ) -> Coroutine[Any, Any, ProgressResponse]: ...
     @overload
     def create(
@@ -850,14 +858,7 @@ class AsyncClient:
         messages: Sequence[MessageArg] | None = None,
         *,
         stream: Literal[True],
-        remote_host: str | None = None,
-        draft_files: Mapping[str, str] | None = None,
-        draft_quantize: str | None = None,
-        renderer: str | None = None,
-        parser: str | None = None,
-        requires: str | None = None,
-        info: Mapping[str, Any] | None = None,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        **kwargs: Unpack[CreateKwargs],
     ) -> Stream[ProgressResponse]: ...
     @overload
     def create(
@@ -874,14 +875,7 @@ class AsyncClient:
         messages: Sequence[MessageArg] | None = None,
         *,
         stream: bool,
-        remote_host: str | None = None,
-        draft_files: Mapping[str, str] | None = None,
-        draft_quantize: str | None = None,
-        renderer: str | None = None,
-        parser: str | None = None,
-        requires: str | None = None,
-        info: Mapping[str, Any] | None = None,
-        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        **kwargs: Unpack[CreateKwargs],
     ) -> Coroutine[Any, Any, ProgressResponse] | Stream[ProgressResponse]: ...
     def create(
         self,
