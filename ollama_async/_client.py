@@ -274,6 +274,7 @@ class AsyncClient:
         _args.positive_int("max_line_size", max_line_size)
         _args.positive_int("max_body_size", max_body_size)
         base_url = resolve_host(host)
+        source = host_source(host)
         merged_headers = default_headers(headers, auth)
         # Kept for ollama.com's web API when this client talks to ollama.com.
         self._authorization = next(
@@ -295,15 +296,13 @@ class AsyncClient:
             follow_redirects=follow_redirects,
             ssl=ssl,
             session=session,
-            source=host_source(host),
+            source=source,
         )
         self._max_line_size = max_line_size
         self._max_body_size = max_body_size
         self._retry = retry
         self._default_timeout: Timeout | None = None  # set by with_options()
-        self._map_exception = partial(
-            map_exception, base_url=base_url, source=host_source(host)
-        )
+        self._map_exception = partial(map_exception, base_url=base_url, source=source)
 
     # -- lifecycle -------------------------------------------------------------
 
