@@ -265,10 +265,8 @@ class AsyncClient:
         _args.instance_of("limits", limits, Limits)
         _args.instance_of("headers", headers, (Mapping, type(None)))
         _args.instance_of("session", session, (Session, type(None)))
-        _args.instance_of("follow_redirects", follow_redirects, bool)
-        _args.instance_of(
-            "dangerously_skip_tls_verify", dangerously_skip_tls_verify, bool
-        )
+        _args.flag("follow_redirects", follow_redirects)
+        _args.flag("dangerously_skip_tls_verify", dangerously_skip_tls_verify)
         if isinstance(verify, str):
             _args.check_str("verify", verify)
         _args.positive_int("max_line_size", max_line_size)
