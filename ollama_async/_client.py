@@ -55,7 +55,6 @@ from ._transport import (
     Session,
     Transport,
     default_headers,
-    map_exception,
     read_body,
 )
 from .types import (
@@ -300,7 +299,6 @@ class AsyncClient:
         self._max_body_size = max_body_size
         self._retry = retry
         self._default_timeout: Timeout | None = None  # set by with_options()
-        self._map_exception = partial(map_exception, base_url=base_url, source=source)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -410,7 +408,6 @@ class AsyncClient:
         path = path or endpoint.path
         send = self._transport.send
         limit = self._max_body_size
-        base_url = self._transport.base_url
         t = self._timeout(timeout)
         idempotent = endpoint.idempotent
         loads_model = endpoint.loads_model
@@ -425,7 +422,7 @@ class AsyncClient:
                 model=model,
                 loads_model=loads_model,
             )
-            return await read_body(response, limit, base_url)
+            return await read_body(response, limit)
 
         data = await call_with_retries(
             self._retry, attempt, idempotent=idempotent, what=f"{method} {path}"
@@ -474,7 +471,6 @@ class AsyncClient:
             decode=endpoint.decode,
             is_final=endpoint.is_final,
             fold=endpoint.fold,
-            map_exception=self._map_exception,
             max_line_size=self._max_line_size,
             what=endpoint.name,
         )
@@ -978,7 +974,7 @@ class AsyncClient:
             content_type="application/octet-stream",
             idempotent=api.BLOB_UPLOAD.idempotent,
         )
-        await read_body(response, self._max_body_size, self._transport.base_url)
+        await read_body(response, self._max_body_size)
         return digest
 
     # -- model management ------------------------------------------------------

@@ -94,6 +94,9 @@ class _TrackedResponse:
         self._finish()
         self._response.close()
 
+    def map_failure(self, exc: BaseException) -> OllamaError:
+        return self._response.map_failure(exc)
+
 
 class MultiTransport:
     """The transport interface over several hosts' transports."""
@@ -191,7 +194,7 @@ class MultiTransport:
     async def _refresh_host(self, host: HostState, timeout: Timeout) -> None:
         try:
             response = await host.transport.send("GET", "/api/ps", timeout=timeout)
-            data = await read_body(response, 16 * 1024 * 1024, host.url)
+            data = await read_body(response, 16 * 1024 * 1024)
             reply = PS.decode(data)
         except _UNREACHABLE:
             self._mark_down(host)

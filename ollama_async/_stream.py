@@ -53,6 +53,7 @@ class _Response(Protocol):
     def at_eof(self) -> bool: ...
     def close(self) -> None: ...
     def release(self) -> Any: ...
+    def map_failure(self, exc: BaseException) -> OllamaError: ...
 
 
 async def _never_again() -> Any:
@@ -87,7 +88,6 @@ class Stream(Generic[T]):
         "_is_final",
         "_iterated",
         "_lines",
-        "_map_exception",
         "_open",
         "_response",
         "_splitter",
@@ -101,7 +101,6 @@ class Stream(Generic[T]):
         decode: Callable[[bytes], T],
         is_final: Callable[[T], bool],
         fold: Callable[[list[T]], T],
-        map_exception: Callable[[BaseException], OllamaError],
         max_line_size: int,
         what: str,
     ) -> None:
@@ -109,7 +108,6 @@ class Stream(Generic[T]):
         self._decode = decode
         self._is_final = is_final
         self._fold = fold
-        self._map_exception = map_exception
         self._splitter = LineSplitter(max_line_size)
         self._what = what
         self._response: _Response | None = None
@@ -191,10 +189,16 @@ class Stream(Generic[T]):
                 except BaseException as exc:
                     # Cancellation, timeouts and broken connections land here;
                     # closing is synchronous, so a second cancel cannot skip it.
+                    failed = self._response
                     self.close()
-                    if not isinstance(exc, Exception) or isinstance(exc, OllamaError):
+                    if (
+                        failed is None  # opening failed: already our error
+                        or not isinstance(exc, Exception)
+                        or isinstance(exc, OllamaError)
+                    ):
                         raise
-                    error = self._map_exception(exc)
+                    # Named after the host that sent this response.
+                    error = failed.map_failure(exc)
                 if error is not None:
                     # Outside the except block: the transport's exception
                     # (which may hold request headers) is not chained.

@@ -12,7 +12,7 @@ from contextlib import AsyncExitStack
 import pytest
 from conftest import USER_HI
 
-from ollama_async import MultiHostClient, RequestError, Retry
+from ollama_async import MultiHostClient, RequestError, Retry, TransportError
 from ollama_async.testing import FakeOllama, Fault
 
 MODEL = "llama3.2"
@@ -146,3 +146,22 @@ async def test_one_outage_counts_as_one_failure(three: list[FakeOllama]) -> None
         )
         assert len(results) == 20
         assert client.hosts[0].failures == 1  # backing off min_backoff, not 2**19 s
+
+
+async def test_a_broken_stream_names_the_host_that_sent_it(
+    three: list[FakeOllama],
+) -> None:
+    # The second host answers, then drops the connection mid-stream: the
+    # error must name it, not the first host of the list.
+    broken = three[1]
+    broken.add_fault(Fault(disconnect_after=2))
+    hosts = [three[0].url, broken.url]
+    async with MultiHostClient(hosts, refresh_interval=0) as client:
+        await client.host(broken.url).generate(MODEL, "")  # load it there only
+        client.hosts[1].loaded.add(f"{MODEL}:latest")
+        with pytest.raises(TransportError) as caught:
+            async with client.chat(MODEL, USER_HI, stream=True) as stream:
+                async for _ in stream:
+                    pass
+    assert broken.url in str(caught.value), caught.value
+    assert three[0].url not in str(caught.value)

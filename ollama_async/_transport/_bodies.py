@@ -35,7 +35,9 @@ MAX_ERROR_BODY: Final = 64 * 1024
 
 class Response(Protocol):
     """What streams and calls need of a response, whichever transport made it.
-    ``readany`` may raise aiohttp's exceptions: readers map them."""
+    ``readany`` may raise aiohttp's exceptions: readers turn them into ours
+    with ``map_failure``, which names the host that sent this response (with
+    several hosts, the one that answered)."""
 
     status: int
 
@@ -45,6 +47,7 @@ class Response(Protocol):
     def at_eof(self) -> bool: ...
     def release(self) -> Any: ...
     def close(self) -> None: ...
+    def map_failure(self, exc: BaseException) -> OllamaError: ...
 
 
 class BaseTransport(Protocol):
@@ -78,10 +81,17 @@ class SessionResponse:
     ``readany`` is aiohttp's own bound method, so reading costs no extra
     call; the rest, called once per response, go through."""
 
-    __slots__ = ("_response", "headers", "readany", "status")
+    __slots__ = ("_response", "_source", "base_url", "headers", "readany", "status")
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
+    def __init__(
+        self,
+        response: aiohttp.ClientResponse,
+        base_url: str,
+        source: str | None = None,
+    ) -> None:
         self._response = response
+        self.base_url = base_url
+        self._source = source
         self.status = response.status
         self.headers: Mapping[str, str] = response.headers
         self.readany = response.content.readany
@@ -95,8 +105,11 @@ class SessionResponse:
     def close(self) -> None:
         self._response.close()
 
+    def map_failure(self, exc: BaseException) -> OllamaError:
+        return map_exception(exc, self.base_url, self._source)
 
-async def read_error_body(response: Response, base_url: str) -> bytes:
+
+async def read_error_body(response: Response) -> bytes:
     """Up to 64 KiB of an error response's body; the response is released."""
     pieces: list[bytes] = []
     size = 0
@@ -118,7 +131,7 @@ async def read_error_body(response: Response, base_url: str) -> bytes:
     return b"".join(pieces)[:MAX_ERROR_BODY]
 
 
-async def read_body(response: Response, limit: int, base_url: str) -> bytes:
+async def read_body(response: Response, limit: int) -> bytes:
     """The whole body of a response; more than ``limit`` bytes raise."""
     pieces: list[bytes] = []
     size = 0
@@ -134,7 +147,7 @@ async def read_body(response: Response, limit: int, base_url: str) -> bytes:
                 break
             pieces.append(piece)
     except Exception as exc:
-        error = map_exception(exc, base_url)
+        error = response.map_failure(exc)
     except BaseException:
         response.close()
         raise

@@ -232,7 +232,7 @@ class Transport:
         status = response.status
         if status >= 300:
             await self._raise_for_status(response, status)
-        return SessionResponse(response)
+        return SessionResponse(response, self.base_url, self.source)
 
     def _closed_under(self, task: asyncio.Task[Any] | None) -> bool:
         """Whether a CancelledError in ``task`` came from our session closing
@@ -356,7 +356,7 @@ class Transport:
                 response.headers.get("Location", ""),
                 follow_redirects=self.follow_redirects,
             )
-        data = await read_error_body(SessionResponse(response), self.base_url)
+        data = await read_error_body(SessionResponse(response, self.base_url))
         raise status_error(status, data, response.headers.get("Retry-After"))
 
     async def aclose(self) -> None:
