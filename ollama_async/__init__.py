@@ -18,7 +18,7 @@ from ._client import (
     GenerateKwargs,
     TransferKwargs,
 )
-from ._config import Limits, Timeout
+from ._config import AdaptiveConcurrency, Limits, Timeout
 from ._errors import (
     AuthenticationError,
     BadRequestError,
@@ -79,6 +79,7 @@ from .types import (
 )
 
 __all__ = [
+    "AdaptiveConcurrency",
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",

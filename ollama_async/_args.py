@@ -76,6 +76,8 @@ __all__ = [
     "tools_arg",
     "unencodable",
     "web_authorization",
+    "fraction",
+    "multiplier",
 ]
 
 ImageInput: TypeAlias = (
@@ -789,6 +791,33 @@ def positive_int(name: str, value: Any, *, optional: bool = False) -> Any:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         more = " or None" if optional else ""
         raise RequestError(f"{name} must be a positive int{more}, got {value!r}")
+    return value
+
+
+def fraction(name: str, value: Any) -> Any:
+    """A number strictly between 0 and 1."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 < value < 1  # NaN fails this too
+    ):
+        raise RequestError(f"{name} must be a number between 0 and 1, got {value!r}")
+    return value
+
+
+def multiplier(name: str, value: Any, *, optional: bool = False) -> Any:
+    """A finite number above 1 (or None when ``optional``)."""
+    if value is None and optional:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 1 < value < math.inf  # NaN fails this too
+    ):
+        more = " or None" if optional else ""
+        raise RequestError(
+            f"{name} must be a finite number above 1{more}, got {value!r}"
+        )
     return value
 
 

@@ -36,7 +36,7 @@ from . import _args
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["Batch", "BatchResult", "Items", "run_batch"]
+__all__ = ["Batch", "BatchResult", "Items", "progress_bar", "run_batch"]
 
 ReqT = TypeVar("ReqT")
 RespT = TypeVar("RespT")
@@ -214,7 +214,7 @@ class Batch(AsyncIterator[BatchResult[ReqT, RespT]], Generic[ReqT, RespT]):
             self._async = aiter(items)
         else:
             self._sync = iter(items)
-        self._bar = _progress_bar(progress=progress, total=total)
+        self._bar = progress_bar(progress, total=total, unit="req")
         self._state: _State[ReqT, RespT] = _State(
             ordered=ordered, stop_on_error=stop_on_error
         )
@@ -438,7 +438,9 @@ def run_batch(
     )
 
 
-def _progress_bar(*, progress: bool | Mapping[str, Any], total: int | None) -> Any:
+def progress_bar(progress: bool | Mapping[str, Any], **defaults: Any) -> Any:
+    """A ``tqdm.auto`` bar when ``progress`` asks for one (a mapping is passed
+    to ``tqdm`` over ``defaults``), else None. tqdm is imported only here."""
     if not isinstance(progress, Mapping) and not progress:
         return None
     try:
@@ -447,7 +449,7 @@ def _progress_bar(*, progress: bool | Mapping[str, Any], total: int | None) -> A
         raise ImportError(
             f"progress=True needs tqdm, from the 'progress' extra: {_EXTRA_HINT}"
         ) from exc
-    options: dict[str, Any] = {"total": total, "unit": "req"}
+    options = dict(defaults)
     if isinstance(progress, Mapping):
         options.update(progress)
     return tqdm(**options)

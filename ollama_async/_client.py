@@ -21,6 +21,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -44,11 +45,11 @@ from . import _endpoints as api
 from ._batch import Batch, Items, run_batch
 from ._config import Limits, Timeout, host_source, resolve_host
 from ._endpoints import Endpoint
-from ._errors import DecodeError, NotFoundError, RequestError
+from ._errors import BadRequestError, DecodeError, NotFoundError, RequestError
 from ._lines import DEFAULT_MAX_LINE_SIZE
 from ._retry import Retry, call_with_retries
 from ._stream import Stream, raise_for_line
-from ._tls import VerifyArg, tls_context
+from ._tls import TlsOptions, VerifyArg
 from ._toolloop import ChunkCallback, ToolLoopResult, run_tool_loop
 from ._transport import (
     BaseTransport,
@@ -96,10 +97,12 @@ __all__ = [
     "AsyncClient",
     "ChatKwargs",
     "ClientFn",
+    "ClientSettings",
     "CreateKwargs",
     "GenerateKwargs",
     "TimeoutArg",
     "TransferKwargs",
+    "client_settings",
 ]
 
 R = TypeVar("R")
@@ -108,6 +111,9 @@ RespT = TypeVar("RespT")
 
 DEFAULT_MAX_BODY_SIZE: Final = 256 * 1024 * 1024
 _BLOB_PIECE: Final = 1024 * 1024
+# The server's answer to a generate for a model without that capability
+# (server/routes.go): an embedding model is loaded through /api/embed.
+_NO_GENERATE: Final = "does not support generate"
 
 _encode = msgspec.json.Encoder().encode
 
@@ -260,45 +266,93 @@ class AsyncClient:
         verify: VerifyArg = True,
         dangerously_skip_tls_verify: bool = False,
     ) -> None:
-        _args.instance_of("retry", retry, (Retry, type(None)))
-        _args.instance_of("limits", limits, Limits)
-        _args.instance_of("headers", headers, (Mapping, type(None)))
         _args.instance_of("session", session, (Session, type(None)))
-        _args.flag("follow_redirects", follow_redirects)
-        _args.flag("dangerously_skip_tls_verify", dangerously_skip_tls_verify)
-        if isinstance(verify, str):
-            _args.check_str("verify", verify)
-        _args.positive_int("max_line_size", max_line_size)
-        _args.positive_int("max_body_size", max_body_size)
-        base_url = resolve_host(host)
-        source = host_source(host)
-        merged_headers = default_headers(headers, auth)
-        # Kept for ollama.com's web API when this client talks to ollama.com.
-        self._authorization = next(
-            (v for k, v in merged_headers.items() if k.lower() == "authorization"),
-            None,
-        )
-        ssl = tls_context(
-            ssl=ssl,
-            verify=verify,
-            skip_verify=dangerously_skip_tls_verify,
-            where=base_url,
-            session=session is not None,
-        )
-        self._transport: BaseTransport = Transport(
-            base_url,
-            headers=merged_headers,
-            timeout=Timeout.of(timeout),
+        settings = client_settings(
+            host,
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
             limits=limits,
             follow_redirects=follow_redirects,
-            ssl=ssl,
-            session=session,
-            source=source,
+            max_line_size=max_line_size,
+            max_body_size=max_body_size,
+            retry=retry,
+            tls=TlsOptions(
+                ssl=ssl, verify=verify, skip_verify=dangerously_skip_tls_verify
+            ),
         )
-        self._max_line_size = max_line_size
-        self._max_body_size = max_body_size
-        self._retry = retry
+        context = settings.tls.context(settings.base_url, session=session is not None)
+        self._setup(settings, context, session)
+
+    def _setup(
+        self,
+        settings: ClientSettings,
+        context: _ssl.SSLContext | None,
+        session: Session | None = None,
+    ) -> None:
+        """Build the client from its settings: in ``__init__``, and in another
+        process from a pickle."""
+        self._settings = settings
+        self._own_session = session is None
+        # Kept for ollama.com's web API when this client talks to ollama.com.
+        self._authorization = next(
+            (v for k, v in settings.headers.items() if k.lower() == "authorization"),
+            None,
+        )
+        self._transport: BaseTransport = self._make_transport(
+            settings, context, session
+        )
+        self._max_line_size = settings.max_line_size
+        self._max_body_size = settings.max_body_size
+        self._retry = settings.retry
         self._default_timeout: Timeout | None = None  # set by with_options()
+
+    def _make_transport(
+        self,
+        settings: ClientSettings,
+        context: _ssl.SSLContext | None,
+        session: Session | None,
+    ) -> BaseTransport:
+        return Transport(
+            settings.base_url,
+            headers=dict(settings.headers),
+            timeout=settings.timeout,
+            limits=settings.limits,
+            follow_redirects=settings.follow_redirects,
+            ssl=context,
+            session=session,
+            source=settings.source,
+        )
+
+    # -- copies and pickles ----------------------------------------------------
+
+    def __copy__(self) -> Self:
+        # A view sharing this client's connections (with_options, host()).
+        # A pickle or a deepcopy gets connections of its own (__reduce__).
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle the configuration, never a session, socket or loop: the copy
+        opens its own connections, lazily, on the loop that uses it. The
+        headers travel, the API key among them (the worker needs it)."""
+        reason = self._settings.tls.unpicklable()
+        if not self._own_session:
+            reason = "session=<aiohttp.ClientSession>"
+        if reason is not None:
+            raise TypeError(
+                f"cannot pickle an {type(self).__name__} made with {reason}: it "
+                "belongs to this process. Create the client in the worker, or "
+                "give TLS as verify='/path/to/ca.pem' instead of an SSLContext"
+            )
+        view = {k: v for k, v in vars(self).items() if k in _VIEW_ATTRIBUTES}
+        return (_unpickle, (type(self), self._settings, view))
+
+    def _apply_view(self, view: Mapping[str, Any]) -> None:
+        """Restore what a view (``with_options``, ``web_url``) changed."""
+        for name, value in view.items():
+            setattr(self, name, value)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -1041,6 +1095,40 @@ class AsyncClient:
 
     # -- the server: liveness, cloud status, ollama.com account ---------------
 
+    async def load(
+        self,
+        model: str,
+        *,
+        keep_alive: float | str | None = None,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+    ) -> None:
+        """Load ``model`` into memory now, so that the first real call does
+        not wait for it::
+
+            await client.load("llama3.2", keep_alive="1h")
+
+        This is Ollama's empty-prompt trick, named: a generate with no prompt,
+        or, for an embedding model (which cannot generate), an embed of no
+        text. ``keep_alive`` is how long the model stays loaded (the server's
+        default is 5 minutes; ``-1`` keeps it until it is unloaded).
+        """
+        model = _args.non_empty_str("model", model)
+        try:
+            await self.generate(model, keep_alive=keep_alive, timeout=timeout)
+        except BadRequestError as exc:
+            if _NO_GENERATE not in str(exc):
+                raise
+            await self.embed(model, [], keep_alive=keep_alive, timeout=timeout)
+
+    async def unload(
+        self, model: str, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT
+    ) -> None:
+        """Unload ``model`` from memory now (a generate with no prompt and
+        ``keep_alive=0``, which the server accepts for every kind of model).
+        A model that is not loaded is no error."""
+        model = _args.non_empty_str("model", model)
+        await self.generate(model, keep_alive=0, timeout=timeout)
+
     async def heartbeat(self, *, timeout: TimeoutArg = USE_CLIENT_DEFAULT) -> None:
         """Check that the server answers (``HEAD /``, as Ollama's Go client
         does); raise as any call would when it does not::
@@ -1214,6 +1302,79 @@ class AsyncClient:
 
 ClientFn: TypeAlias = Callable[[AsyncClient, ReqT], Awaitable[RespT]]
 """What :meth:`AsyncClient.batch` calls for each item."""
+
+
+# What a view of a client (with_options, a MultiHostClient's host(), web_url
+# set on the instance) changes, and so what a pickle carries besides settings.
+_VIEW_ATTRIBUTES: Final = frozenset(
+    {"_default_timeout", "_retry", "web_url", "_bound_url"}
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientSettings:
+    """An :class:`AsyncClient`'s configuration, checked and resolved: what a
+    pickle of the client carries. The headers hold the API key, if any (a
+    worker needs it); the repr leaves them out."""
+
+    base_url: str
+    source: str
+    """Where ``base_url`` came from, for connection error messages."""
+    headers: Mapping[str, str] = field(repr=False)
+    timeout: Timeout
+    limits: Limits
+    retry: Retry | None
+    follow_redirects: bool
+    max_line_size: int
+    max_body_size: int
+    tls: TlsOptions
+
+
+def client_settings(
+    host: str | None,
+    *,
+    headers: Mapping[str, str] | None,
+    auth: tuple[str, str] | None,
+    timeout: Timeout | float | None,
+    limits: Limits,
+    follow_redirects: bool,
+    max_line_size: int,
+    max_body_size: int,
+    retry: Retry | None,
+    tls: TlsOptions,
+) -> ClientSettings:
+    """Check a client's arguments and resolve them (``OLLAMA_HOST``,
+    ``OLLAMA_API_KEY``) once, in the process that creates it."""
+    _args.instance_of("retry", retry, (Retry, type(None)))
+    _args.instance_of("limits", limits, Limits)
+    _args.instance_of("headers", headers, (Mapping, type(None)))
+    _args.flag("follow_redirects", follow_redirects)
+    _args.flag("dangerously_skip_tls_verify", tls.skip_verify)
+    if isinstance(tls.verify, str):
+        _args.check_str("verify", tls.verify)
+    _args.positive_int("max_line_size", max_line_size)
+    _args.positive_int("max_body_size", max_body_size)
+    return ClientSettings(
+        base_url=resolve_host(host),
+        source=host_source(host),
+        headers=default_headers(headers, auth),
+        timeout=Timeout.of(timeout),
+        limits=limits,
+        retry=retry,
+        follow_redirects=follow_redirects,
+        max_line_size=max_line_size,
+        max_body_size=max_body_size,
+        tls=tls,
+    )
+
+
+def _unpickle(
+    cls: type[AsyncClient], settings: ClientSettings, view: Mapping[str, Any]
+) -> AsyncClient:
+    client = cls.__new__(cls)
+    client._setup(settings, settings.tls.context(settings.base_url))
+    client._apply_view(view)
+    return client
 
 
 async def _chat_request(

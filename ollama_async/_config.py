@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from . import _args
 from ._errors import RequestError
 
-__all__ = ["DEFAULT_HOST", "Limits", "Timeout", "host_source", "resolve_host"]
+__all__ = [
+    "DEFAULT_HOST",
+    "AdaptiveConcurrency",
+    "Limits",
+    "Timeout",
+    "host_source",
+    "resolve_host",
+]
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 _DEFAULT_PORT = 11434
@@ -184,3 +191,43 @@ def _resolve(host: object) -> str:
             # its HTTPS API; "ollama.com:11434" stays a plain host:port.
             scheme, default_port = "https", 443
     return f"{scheme}://{name}:{port or default_port}{path}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AdaptiveConcurrency:
+    """How many requests :class:`MultiHostClient` lets run on one host at once,
+    adapted to what the host takes (additive increase, multiplicative
+    decrease, as TCP does for its window).
+
+    Each host starts at ``initial``. Every answer from a host that was using
+    its whole allowance raises it by ``1 / allowance`` (about one more per
+    round of answers), up to ``maximum``. A 503 ("server busy") or 429, or a
+    time to first byte ``latency_tolerance`` times the host's usual one (its
+    queue is growing), multiplies it by ``decrease``, at most once per round
+    of requests, down to ``minimum``. Requests beyond every host's allowance
+    wait in the client, in order, instead of piling up in the servers' queues:
+    many processes sharing one fleet settle at what the hosts can take.
+    """
+
+    initial: int = 4
+    """Requests at once on a host before anything is known of it."""
+    minimum: int = 1
+    """The allowance never goes below this."""
+    maximum: int = 256
+    """The allowance never goes above this."""
+    decrease: float = 0.5
+    """Factor applied to the allowance on a sign of overload."""
+    latency_tolerance: float | None = 3.0
+    """How many times its usual time to first byte a host may take before
+    that counts as overload; ``None`` reacts to 503 and 429 only."""
+
+    def __post_init__(self) -> None:
+        for name in ("initial", "minimum", "maximum"):
+            _args.positive_int(name, getattr(self, name))
+        if not self.minimum <= self.initial <= self.maximum:
+            raise RequestError(
+                "AdaptiveConcurrency needs minimum <= initial <= maximum, got "
+                f"{self.minimum}, {self.initial}, {self.maximum}"
+            )
+        _args.fraction("decrease", self.decrease)
+        _args.multiplier("latency_tolerance", self.latency_tolerance, optional=True)

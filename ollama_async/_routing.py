@@ -8,34 +8,51 @@ requests themselves). A host that refuses connections is taken out and
 probed back with exponential backoff; a request that failed before its first
 response byte fails over to another host. The model comes from the caller,
 never from re-reading the body.
+
+With :class:`AdaptiveConcurrency`, each host also has an allowance of
+requests at once that grows while it answers and shrinks on 503s, 429s and a
+growing time to first byte (AIMD); requests beyond every host's allowance
+wait here, first come first served, rather than in the servers' queues.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from collections import deque
 from collections.abc import AsyncIterable, Mapping
 from typing import Final
 
 import msgspec
 
-from ._config import Timeout
+from ._config import AdaptiveConcurrency, Timeout
 from ._endpoints import PS
 from ._errors import (
     ConnectError,
     ConnectTimeout,
     OllamaError,
     PoolTimeout,
+    RateLimitError,
     RemoteProtocolError,
     ServerBusyError,
 )
-from ._transport import Response, Transport, read_body
+from ._transport import Response, Transport, no_room_timeout, read_body
 
 __all__ = ["HostState", "MultiTransport"]
 
 # Failures that prove the request never reached the host (or the host never
 # answered it): the request can go elsewhere.
 _UNREACHABLE: Final = (ConnectError, ConnectTimeout)
+# Answers that say "not now" without having done anything: overload.
+_OVERLOADED: Final = (ServerBusyError, RateLimitError)
+# The first-byte time of one answer moves the host's recent average this much.
+_LATENCY_WEIGHT: Final = 0.3
+# A host's usual first-byte time is the lowest recent average, let drift up
+# this much per answer so that it follows a host that became slower for good.
+_BASELINE_DRIFT: Final = 1.01
+# Seconds of extra first-byte time that count as a queue at all: below this,
+# ratios of tiny times (an idle emulator) are noise.
+_LATENCY_SLACK: Final = 0.05
 
 
 def _normalise(name: str) -> str:
@@ -46,7 +63,7 @@ def _normalise(name: str) -> str:
 class HostState:
     """What the client knows of one host (read-only for callers)."""
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, *, allowance: float = 0.0) -> None:
         self.transport = transport
         self.url = transport.base_url
         self.in_flight = 0
@@ -57,20 +74,41 @@ class HostState:
         """Consecutive failures to reach the host."""
         self.down_until = 0.0
         """Loop time before which the host is not tried (0: healthy)."""
+        self.allowance = allowance
+        """Requests at once this host is given now (adaptive concurrency;
+        0 when the client does not limit it)."""
+        self.overloads = 0
+        """503 and 429 answers received from this host."""
+        self.decreases = 0
+        """Times the allowance was cut (by a 503, a 429 or latency)."""
+        self.latency: float | None = None
+        """Recent average time to first byte, in seconds."""
+        self.usual_latency: float | None = None
+        """The lowest recent average: what the host takes when not queueing."""
+        self._last_decrease = -1.0
+
+    @property
+    def limit(self) -> int | None:
+        """Requests at once this host is given now (None: no limit)."""
+        return max(1, int(self.allowance)) if self.allowance else None
 
     def __repr__(self) -> str:
         state = "down" if self.failures else "up"
-        return f"<HostState {self.url} {state} in_flight={self.in_flight}>"
+        limit = f" limit={self.limit}" if self.allowance else ""
+        return f"<HostState {self.url} {state} in_flight={self.in_flight}{limit}>"
 
 
 class _TrackedResponse:
     """A response that counts as in flight on its host until released."""
 
-    __slots__ = ("_done", "_host", "_response", "headers", "status")
+    __slots__ = ("_done", "_host", "_response", "_router", "headers", "status")
 
-    def __init__(self, response: Response, host: HostState) -> None:
+    def __init__(
+        self, response: Response, host: HostState, router: MultiTransport
+    ) -> None:
         self._response = response
         self._host = host
+        self._router = router
         self._done = False
         self.status = response.status
         self.headers: Mapping[str, str] = response.headers
@@ -84,7 +122,7 @@ class _TrackedResponse:
     def _finish(self) -> None:
         if not self._done:
             self._done = True
-            self._host.in_flight -= 1
+            self._router.release(self._host)
 
     def release(self) -> None:
         self._finish()
@@ -96,6 +134,13 @@ class _TrackedResponse:
 
     def map_failure(self, exc: BaseException) -> OllamaError:
         return self._response.map_failure(exc)
+
+
+class _Full:
+    """``_pick``'s answer when untried hosts are up but all at their limit."""
+
+
+_FULL: Final = _Full()
 
 
 class MultiTransport:
@@ -110,6 +155,7 @@ class MultiTransport:
         min_backoff: float,
         max_backoff: float,
         cold_penalty: int,
+        concurrency: AdaptiveConcurrency | int | None,
     ) -> None:
         self.hosts = hosts
         self._cold_penalty = cold_penalty
@@ -118,9 +164,20 @@ class MultiTransport:
         self._refresh_interval = refresh_interval
         self._min_backoff = min_backoff
         self._max_backoff = max_backoff
+        self._adaptive = (
+            concurrency if isinstance(concurrency, AdaptiveConcurrency) else None
+        )
+        if isinstance(concurrency, AdaptiveConcurrency):
+            start = float(concurrency.initial)
+        else:
+            start = float(concurrency or 0)
+        for host in hosts:
+            host.allowance = start
         self._refreshed_at: float | None = None
         self._refreshing: asyncio.Future[None] | None = None
         self._turn = itertools.count()
+        # Requests waiting for room on some host, first come first served.
+        self._waiters: deque[asyncio.Future[None]] = deque()
         self._closed = False
 
     @property
@@ -145,7 +202,86 @@ class MultiTransport:
         host.failures = 0
         host.down_until = 0.0
 
-    def _pick(self, model: str, tried: set[HostState]) -> HostState | None:
+    # -- adaptive concurrency ----------------------------------------------------
+
+    def _answered(self, host: HostState, first_byte: float, sent_at: float) -> None:
+        """A response head arrived ``first_byte`` seconds after sending."""
+        policy = self._adaptive
+        if policy is None:
+            return
+        average = host.latency
+        average = (
+            first_byte
+            if average is None
+            else (average + _LATENCY_WEIGHT * (first_byte - average))
+        )
+        usual = host.usual_latency
+        host.latency = average
+        host.usual_latency = (
+            average if usual is None else min(average, usual * _BASELINE_DRIFT)
+        )
+        tolerance = policy.latency_tolerance
+        if (
+            tolerance is not None
+            and usual is not None
+            and average > usual * tolerance
+            and average - usual > _LATENCY_SLACK
+        ):
+            self._decrease(host, sent_at)  # its queue grows: back off
+            return
+        limit = host.limit
+        assert limit is not None
+        if host.in_flight < limit or host.allowance >= policy.maximum:
+            return  # an allowance it does not use proves nothing
+        if host.decreases:
+            grown = host.allowance + 1 / host.allowance  # about +1 per round
+        else:
+            grown = host.allowance + 1  # never overloaded yet: double per round
+        host.allowance = min(float(policy.maximum), grown)
+        if host.limit != limit:
+            self._wake()
+
+    def _decrease(self, host: HostState, sent_at: float) -> None:
+        policy = self._adaptive
+        if policy is None or sent_at < host._last_decrease:
+            return  # sent before the last cut: the same overload, counted once
+        host.allowance = max(float(policy.minimum), host.allowance * policy.decrease)
+        host._last_decrease = asyncio.get_running_loop().time()
+        host.decreases += 1
+
+    def release(self, host: HostState) -> None:
+        """A request on ``host`` finished: its room goes to the next waiter."""
+        host.in_flight -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def _wait_for_room(self, pool: float | None) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(pool):
+                await waiter
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():
+                self._wake()  # woken just as it gave up: pass the room on
+            else:
+                waiter.cancel()  # _wake skips it; no O(n) removal
+            if isinstance(exc, TimeoutError) and pool is not None:
+                raise no_room_timeout(self.base_url, pool) from None
+            raise
+
+    def _has_room(self, host: HostState) -> bool:
+        limit = host.limit
+        return limit is None or host.in_flight < limit
+
+    def _pick(self, model: str, tried: set[HostState]) -> HostState | _Full | None:
         now = asyncio.get_running_loop().time()
         fresh = [h for h in self.hosts if h not in tried]
         if not fresh:
@@ -155,6 +291,9 @@ class MultiTransport:
             # Every untried host is backing off: probe the one due first
             # rather than fail without trying.
             return min(fresh, key=lambda h: h.down_until)
+        open_ = [h for h in up if self._has_room(h)]
+        if not open_:
+            return _FULL
         penalty = self._cold_penalty if model else 0
 
         def load(host: HostState) -> int:
@@ -162,8 +301,8 @@ class MultiTransport:
             # a few requests on a host that has it.
             return host.in_flight + (0 if model in host.loaded else penalty)
 
-        least = min(load(h) for h in up)
-        candidates = [h for h in up if load(h) == least]
+        least = min(load(h) for h in open_)
+        candidates = [h for h in open_ if load(h) == least]
         return candidates[next(self._turn) % len(candidates)]
 
     async def _refresh(self) -> None:
@@ -229,9 +368,15 @@ class MultiTransport:
             await self._refresh()
         tried: set[HostState] = set()
         last: OllamaError | None = None
+        loop = asyncio.get_running_loop()
         while (host := self._pick(model, tried)) is not None:
+            if isinstance(host, _Full):
+                # Every host this request may still go to is at its limit.
+                await self._wait_for_room((timeout or self.timeout).pool)
+                continue
             tried.add(host)
             host.in_flight += 1
+            sent_at = loop.time()
             try:
                 response = await host.transport.send(
                     method,
@@ -245,14 +390,17 @@ class MultiTransport:
                     loads_model=loads_model,
                 )
             except _UNREACHABLE as exc:
-                host.in_flight -= 1
+                self.release(host)
                 self._mark_down(host)
                 last = exc
                 if isinstance(body, AsyncIterable):
                     raise  # an upload cannot be replayed
                 continue
-            except (ServerBusyError, RemoteProtocolError, PoolTimeout) as exc:
-                host.in_flight -= 1
+            except (*_OVERLOADED, RemoteProtocolError, PoolTimeout) as exc:
+                self.release(host)
+                if isinstance(exc, _OVERLOADED):
+                    host.overloads += 1
+                    self._decrease(host, sent_at)
                 if not idempotent or isinstance(body, AsyncIterable):
                     raise
                 if isinstance(exc, RemoteProtocolError):
@@ -260,12 +408,13 @@ class MultiTransport:
                 last = exc
                 continue
             except BaseException:
-                host.in_flight -= 1
+                self.release(host)
                 raise
             self._mark_up(host)
+            self._answered(host, loop.time() - sent_at, sent_at)
             if model and loads_model:
                 host.loaded.add(model)
-            return _TrackedResponse(response, host)
+            return _TrackedResponse(response, host, self)
         assert last is not None
         raise last
 

@@ -11,16 +11,46 @@ from __future__ import annotations
 import logging
 import os
 import ssl as _ssl
+from dataclasses import dataclass
 from typing import Final
 
 from . import _args
 from ._errors import RequestError
 
-__all__ = ["VerifyArg", "tls_context"]
+__all__ = ["TlsOptions", "VerifyArg", "tls_context"]
 
 VerifyArg = bool | str | os.PathLike[str] | _ssl.SSLContext
 
 logger: Final = logging.getLogger("ollama_async")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TlsOptions:
+    """A client's TLS options as given, kept so that a copy of the client in
+    another process (a pickle) builds the same context there."""
+
+    ssl: _ssl.SSLContext | None = None
+    verify: VerifyArg = True
+    skip_verify: bool = False
+
+    def context(self, where: str, *, session: bool = False) -> _ssl.SSLContext | None:
+        """The context these options ask for (see :func:`tls_context`)."""
+        return tls_context(
+            ssl=self.ssl,
+            verify=self.verify,
+            skip_verify=self.skip_verify,
+            where=where,
+            session=session,
+        )
+
+    def unpicklable(self) -> str | None:
+        """Why these options cannot travel to another process, if they cannot:
+        an ``SSLContext`` holds OpenSSL state that pickle cannot copy."""
+        if isinstance(self.ssl, _ssl.SSLContext):
+            return "ssl=<SSLContext>"
+        if isinstance(self.verify, _ssl.SSLContext):
+            return "verify=<SSLContext>"
+        return None
 
 
 def tls_context(

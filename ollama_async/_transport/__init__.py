@@ -43,7 +43,7 @@ from ._bodies import (
     read_body,
     read_error_body,
 )
-from ._failures import map_exception, parse_retry_after, status_error
+from ._failures import map_exception, no_room_timeout, parse_retry_after, status_error
 from ._headers import default_headers, user_agent
 from ._session import Session, Transport
 
@@ -55,6 +55,7 @@ __all__ = [
     "Transport",
     "default_headers",
     "map_exception",
+    "no_room_timeout",
     "parse_retry_after",
     "read_body",
     "read_error_body",

@@ -52,6 +52,7 @@ __all__ = [
     "first_byte_timeout",
     "head_timeout",
     "map_exception",
+    "no_room_timeout",
     "parse_retry_after",
     "pool_timeout",
     "status_error",
@@ -236,6 +237,15 @@ def pool_timeout(base_url: str, pool: float) -> PoolTimeout:
         f"no free connection to Ollama at {base_url} within "
         f"pool={pool:g} s (Timeout.pool); raise "
         "Limits.max_connections or the pool timeout"
+    )
+
+
+def no_room_timeout(hosts: str, pool: float) -> PoolTimeout:
+    """Every host stayed at its adaptive concurrency limit for ``pool`` s."""
+    return PoolTimeout(
+        f"no room for this request on any of {hosts} within pool={pool:g} s "
+        "(Timeout.pool): every host was at its concurrency limit; raise "
+        "the pool timeout, or AdaptiveConcurrency.minimum"
     )
 
 

@@ -75,6 +75,8 @@ BASELINES: dict[str, dict[str, Any]] = {
     "web_fetch": {"url": "https://ollama.com", "api_key": "key"},
     "batch": {"requests": [{"model": MODEL, "messages": HI}]},
     "with_options": {},
+    "load": {"model": MODEL, "keep_alive": "1m"},
+    "unload": {"model": MODEL},
 }
 NO_ARGUMENTS = ["list", "ps", "version", "heartbeat", "status", "me", "signout"]
 
