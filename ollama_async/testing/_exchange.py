@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 
 from ._faults import Fault
+from ._slots import Ticket
 from ._wire import (
     JSON_PLAIN,
     JSON_UTF8,
@@ -93,6 +94,7 @@ class Exchange:
         self.started_ns = time.perf_counter_ns()
         self.gone = False
         self.resp: web.StreamResponse | None = None
+        self.ticket = Ticket()
 
     def decode(self, struct: str, fields: dict[str, Any]) -> dict[str, Any]:
         """The JSON body, checked like Go's decoder would; Reject(400) otherwise."""

@@ -223,7 +223,10 @@ async def _generate(
         raise ex.fail(400, "raw mode does not support template, system, or context")
     think = _capabilities(ex, model, name, data, think=think_of(data), verb="generate")
     options = options_of(data)
-    load_ns = await ex.server._load(model, options.get("num_ctx")) if not relay else 1
+    load_ns = 1
+    if relay is None:
+        ticket = ex.ticket if prompt else None
+        load_ns = await ex.server._load(model, options.get("num_ctx"), ticket=ticket)
     try:
         if not prompt:
             return _reply(_load_reply(head, "load", message=False), relay)
@@ -241,6 +244,7 @@ async def _generate(
         seed = [prompt, data.get("suffix"), data.get("system"), fmt, think, raw]
         plan = make_plan(ex, model, seed, think=think, fmt=fmt, options=options)
         plan.load_ns = load_ns
+        plan.queued_ns = ex.ticket.queued_ns
         plan.prompt_tokens = gen.count_tokens(
             f"{data.get('system') or ''} {prompt}"
         ) + (0 if raw else 6)
@@ -436,7 +440,10 @@ async def _chat(
     head = _head(name, relay)
     think = _capabilities(ex, model, name, data, think=think_of(data), verb="chat")
     options = options_of(data)
-    load_ns = await ex.server._load(model, options.get("num_ctx")) if not relay else 1
+    load_ns = 1
+    if relay is None:
+        ticket = ex.ticket if messages else None
+        load_ns = await ex.server._load(model, options.get("num_ctx"), ticket=ticket)
     try:
         if not messages:
             return _reply(_load_reply(head, "load", message=True), relay)
@@ -460,6 +467,7 @@ async def _chat(
             ex, model, seed, think=think, fmt=fmt, options=options, calls=calls
         )
         plan.load_ns = load_ns
+        plan.queued_ns = ex.ticket.queued_ns
         plan.prompt_tokens = sum(
             gen.count_tokens(str(m.get("content") or "")) + 4 for m in messages
         )
@@ -604,7 +612,8 @@ async def embed(ex: Exchange) -> web.StreamResponse:
     inputs = _embed_inputs(data.get("input"))
     model = _embed_model(ex, ref, name)
     options = options_of(data)
-    load_ns = await ex.server._load(model, options.get("num_ctx"))
+    ticket = ex.ticket if inputs else None
+    load_ns = await ex.server._load(model, options.get("num_ctx"), ticket=ticket)
     try:
         if not inputs:
             return json_reply({"model": name, "embeddings": []})
@@ -645,9 +654,10 @@ async def embeddings(ex: Exchange) -> web.StreamResponse:
     name = str(data.get("model") or "")
     model = _embed_model(ex, model_ref(ex, name, 400, "model is required"), name)
     options = options_of(data)
-    await ex.server._load(model, options.get("num_ctx"))
+    prompt = data.get("prompt") or ""
+    ticket = ex.ticket if prompt else None
+    await ex.server._load(model, options.get("num_ctx"), ticket=ticket)
     try:
-        prompt = data.get("prompt") or ""
         if not prompt:
             return json_reply({"embedding": []})
         vector = gen.embedding(

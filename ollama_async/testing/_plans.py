@@ -36,6 +36,7 @@ class Plan:
     done_reason: str = "stop"
     prompt_tokens: int = 1
     load_ns: int = 1
+    queued_ns: int = 0
     first_ns: int = 0
 
     @property
@@ -46,13 +47,16 @@ class Plan:
     def metrics(self, started_ns: int) -> dict[str, int]:
         """The six timing/count fields, zeros omitted (Go ``omitempty``)."""
         now = time.perf_counter_ns()
+        # Time queued for a slot counts in the total only: Ollama's runner
+        # times the prompt once it has a slot.
+        prompt_start = started_ns + self.queued_ns + self.load_ns
         # Without streamed lines there is no first-token mark: split the time.
-        first = self.first_ns or now - (now - started_ns - self.load_ns) * 9 // 10
+        first = self.first_ns or now - (now - prompt_start) * 9 // 10
         values = {
             "total_duration": max(1, now - started_ns),
             "load_duration": self.load_ns,
             "prompt_eval_count": self.prompt_tokens,
-            "prompt_eval_duration": max(1, first - started_ns - self.load_ns),
+            "prompt_eval_duration": max(1, first - prompt_start),
             "eval_count": self.tokens + len(self.tool_calls),
             "eval_duration": max(1, now - first),
         }

@@ -39,6 +39,17 @@ def _count(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    """A whole number >= 1 (a server runs at least one request at a time)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
 def _non_negative(text: str) -> float:
     """A finite number >= 0."""
     try:
@@ -109,11 +120,26 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         help="seconds to load a model not loaded yet (default: 0)",
     )
     group.add_argument(
+        "--num-parallel",
+        type=_positive,
+        metavar="N",
+        help="generate/chat/embed requests run at once, the others waiting in "
+        "a first-come, first-served queue, like OLLAMA_NUM_PARALLEL "
+        "(default: no limit)",
+    )
+    group.add_argument(
+        "--max-queue",
+        type=_count,
+        metavar="N",
+        help="requests waiting for --num-parallel beyond which the answer is "
+        "Ollama's 503 'server busy', like OLLAMA_MAX_QUEUE (default: no limit)",
+    )
+    group.add_argument(
         "--max-concurrency",
         type=_count,
         metavar="N",
         help="generate/chat/embed requests in flight beyond which the answer is "
-        "Ollama's 503 'server busy' (default: no limit)",
+        "Ollama's 503 'server busy' at once, with no queue (default: no limit)",
     )
     group.add_argument(
         "--burst", action="store_true", help="many NDJSON lines per socket write"
@@ -158,6 +184,8 @@ async def serve(args: argparse.Namespace, out: TextIO, *, signals: bool) -> None
         tokens_per_second=args.tokens_per_second,
         first_token_delay=args.first_token_delay,
         load_delay=args.load_delay,
+        num_parallel=args.num_parallel,
+        max_queue=args.max_queue,
         max_concurrency=args.max_concurrency,
         burst=args.burst,
         version=args.server_version,

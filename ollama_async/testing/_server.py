@@ -34,6 +34,7 @@ from ._registry import (
     presets,
     remote_presets,
 )
+from ._slots import Slots, Ticket
 from ._users import CloudSource, FakeUser, as_user, check_cloud_source
 from ._wire import expiry, try_json
 
@@ -92,8 +93,18 @@ class FakeOllama:
             non-streamed answer of N tokens comes after N / tokens_per_second.
         first_token_delay: seconds before the first chunk (and the headers).
         load_delay: seconds to load a model that is not loaded yet.
-        max_concurrency: in-flight generate/chat/embed requests beyond which
-            requests get Ollama's 503 "server busy" (None: unlimited).
+        num_parallel: how many generate/chat/embed requests run at once
+            (None: unlimited), like ``OLLAMA_NUM_PARALLEL`` but for the whole
+            server, where Ollama counts each loaded model's. The others wait
+            in a queue, first come first served, before their first byte;
+            a request runs until its answer is written or its client leaves.
+            ``tokens_per_second`` paces each running request.
+        max_queue: requests waiting for a slot beyond which requests get
+            Ollama's 503 "server busy", like ``OLLAMA_MAX_QUEUE`` (None:
+            unlimited; only matters with ``num_parallel``).
+        max_concurrency: a cap with no queue: generate/chat/embed requests in
+            flight (running or queued) beyond which requests get the same 503
+            at once (None: unlimited).
         burst: write many NDJSON lines per socket write, for throughput.
         version: what ``/api/version`` reports.
         fault_seed: seed of the generator that decides ``Fault(probability=...)``.
@@ -109,7 +120,19 @@ class FakeOllama:
             (``server.json``) or ``"both"``; None: cloud on, source ``"none"``.
 
     ``user`` and ``cloud_disabled_by`` are also attributes, to change while
-    serving: ``server.user = "alice"``, ``server.cloud_disabled_by = "env"``.
+    serving: ``server.user = "alice"``, ``server.cloud_disabled_by = "env"``;
+    so are the pacing arguments and limits.
+
+    Load counters, for benchmarks (`reset_stats` clears them):
+
+    - ``busy_rejections``: requests answered 503 "server busy" by
+      ``max_queue`` or ``max_concurrency`` (not by an injected `Fault`).
+    - ``peak_running``: the most generate/chat/embed requests running at
+      once; ``running`` and ``queued`` are the counts now.
+
+    A request that only loads or unloads a model (empty prompt, input or
+    messages) takes no slot, as in Ollama, where a slot is the runner's and
+    such a request never reaches the runner.
     """
 
     def __init__(
@@ -123,6 +146,8 @@ class FakeOllama:
         tokens_per_second: float | None = None,
         first_token_delay: float = 0.0,
         load_delay: float = 0.0,
+        num_parallel: int | None = None,
+        max_queue: int | None = None,
         max_concurrency: int | None = None,
         burst: bool = False,
         version: str = "0.33.0",
@@ -139,6 +164,12 @@ class FakeOllama:
         self.tokens_per_second = tokens_per_second
         self.first_token_delay = first_token_delay
         self.load_delay = load_delay
+        if num_parallel is not None and num_parallel < 1:
+            raise ValueError(f"num_parallel must be at least 1, got {num_parallel}")
+        if max_queue is not None and max_queue < 0:
+            raise ValueError(f"max_queue must be at least 0, got {max_queue}")
+        self.num_parallel = num_parallel
+        self.max_queue = max_queue
         self.max_concurrency = max_concurrency
         self.burst = burst
         self.version = version
@@ -169,6 +200,7 @@ class FakeOllama:
         self._stopping = False
         self._changed: asyncio.Event | None = None
         self._inflight = 0
+        self._slots = Slots(self._notify)
         self.reset_stats()
 
     # --- account and cloud state --------------------------------------------------
@@ -267,12 +299,29 @@ class FakeOllama:
     # --- observability ----------------------------------------------------------
 
     def reset_stats(self) -> None:
-        """Clear the request log and the stream counters."""
+        """Clear the request log, the stream counters and the load counters."""
         self.requests = []
         self.active_streams = 0
         self.completed_streams = 0
         self.disconnects = 0
         self.aborted_streams = 0
+        self.busy_rejections = 0
+        self._slots.peak = self._slots.running
+
+    @property
+    def running(self) -> int:
+        """Generate/chat/embed requests running now (holding a slot)."""
+        return self._slots.running
+
+    @property
+    def queued(self) -> int:
+        """Generate/chat/embed requests waiting for a slot now."""
+        return self._slots.queued
+
+    @property
+    def peak_running(self) -> int:
+        """The most requests `running` at once since start or `reset_stats`."""
+        return self._slots.peak
 
     async def wait_for_disconnects(self, n: int, timeout: float = 5.0) -> None:
         """Wait until `disconnects` >= n; TimeoutError after ``timeout`` seconds."""
@@ -367,14 +416,24 @@ class FakeOllama:
 
     # --- model residency --------------------------------------------------------
 
-    async def _load(self, model: FakeModel, num_ctx: int | None) -> int:
+    async def _load(
+        self, model: FakeModel, num_ctx: int | None, *, ticket: Ticket | None
+    ) -> int:
         """Make ``model`` resident (sleeping ``load_delay`` if it was not); ns spent.
 
         This is where Ollama's scheduler queues a request, so a server over
-        ``max_concurrency`` answers 503 here, after the request's own checks.
+        ``max_concurrency`` or ``max_queue`` answers 503 here, after the
+        request's own checks. ``ticket``: the request's, when it will run the
+        model, so it first waits for a slot (`_serve` gives it back); None for
+        a request that only loads. The wait delays the first byte and counts
+        in ``total_duration``, not in the load's nanoseconds.
         """
         if self.max_concurrency is not None and self._inflight > self.max_concurrency:
-            raise Reject(error_reply(503, BUSY_MESSAGE))
+            raise self._busy()
+        if ticket is not None and not await self._slots.take(
+            ticket, self.num_parallel, self.max_queue
+        ):
+            raise self._busy()
         start = time.perf_counter_ns()
         self._expire()
         if model.key not in self.loaded:
@@ -383,6 +442,11 @@ class FakeOllama:
             ctx = min(num_ctx or 4096, model.context_length)
             self.loaded[model.key] = Loaded(model, expiry(300.0), ctx)
         return max(1, time.perf_counter_ns() - start)
+
+    def _busy(self) -> Reject:
+        self.busy_rejections += 1
+        self._notify()
+        return Reject(error_reply(503, BUSY_MESSAGE))
 
     def _keep(self, model: FakeModel, keep_alive: float | None) -> None:
         """After a request: keep the model for ``keep_alive`` seconds (0 unloads)."""
@@ -503,6 +567,7 @@ class FakeOllama:
                 return reject.response
         finally:
             self._inflight -= queued
+            self._slots.give_back(exchange.ticket, self.num_parallel)
 
 
 def _methods(path: str) -> dict[str, Handler] | None:

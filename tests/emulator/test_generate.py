@@ -174,6 +174,26 @@ async def test_empty_prompt_with_keep_alive_zero_unloads(server, call, keep_aliv
     assert again.json["done_reason"] == "unload"
 
 
+async def test_an_embedding_model_unloads_through_generate_but_cannot_load(
+    server, call
+):
+    # routes.go: GenerateHandler's unload check comes before scheduleRunner's
+    # capability check; EmbedHandler loads on an empty (here missing) input.
+    loaded = await call("POST", "/api/embed", json={"model": "nomic-embed-text"})
+    assert loaded.body == b'{"model":"nomic-embed-text","embeddings":[]}'
+    assert server.loaded_models == ["nomic-embed-text:latest"]
+    body = {"model": "nomic-embed-text", "keep_alive": 0}
+    reply = await call("POST", "/api/generate", json=body)
+    assert (reply.status, reply.json["done_reason"]) == (200, "unload")
+    assert server.loaded_models == []
+    reply = await call("POST", "/api/generate", json={"model": "nomic-embed-text"})
+    assert (reply.status, error(reply)) == (
+        400,
+        '"nomic-embed-text" does not support generate',
+    )
+    assert server.loaded_models == []
+
+
 async def test_unknown_and_empty_model_are_404(call):
     reply = await call("POST", "/api/generate", json={"model": "Nope", "prompt": "x"})
     assert (reply.status, error(reply)) == (404, "model 'Nope' not found")
