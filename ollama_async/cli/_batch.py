@@ -5,20 +5,28 @@ Public API of ``ollama_async`` only.
 Every answer is written and flushed as it arrives, so an interrupted run (Ctrl-C,
 SIGTERM, a server gone) keeps what it finished; a line cut short is removed on
 the next run.
+
+Across machines: several ``--host`` (or ``--hosts-file``) spread one run over
+servers through ``MultiHostClient``, and ``--shard I/N`` splits one input
+between N runs that share no state: each takes every N-th non-empty line.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO, cast
 
 import msgspec
 
-from ollama_async import AsyncClient, ChatResponse
+from ollama_async import AsyncClient, ChatResponse, RequestError
 
 from ._context import (
+    EXIT_CONNECTION,
     EXIT_OK,
     EXIT_PARTIAL,
     CliError,
@@ -28,6 +36,47 @@ from ._context import (
 )
 
 _Item = tuple[Any, dict[str, Any]]  # (id, chat keyword arguments)
+_Shard = tuple[int, int]  # (I, N): the lines at positions I, I + N, I + 2N, ...
+
+
+def shard(text: str) -> _Shard:
+    """An argparse type: ``I/N``, shard I (from 0) of an input split N ways."""
+    match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"expected I/N, e.g. 0/4, got {text!r}")
+    index, count = int(match[1]), int(match[2])
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError(
+            f"expected I/N with 0 <= I < N (shards of 4 are 0/4 to 3/4), got {text!r}"
+        )
+    return index, count
+
+
+def _host(host: str, where: str) -> str:
+    """``host``'s base URL, or a usage error naming where it came from."""
+    try:
+        # The client's own check: it accepts exactly the forms a client can use.
+        return AsyncClient(host).base_url
+    except RequestError as exc:
+        raise CliError(f"{where}: {exc}") from None
+
+
+def _hosts(args: argparse.Namespace) -> list[str]:
+    """The base URLs of every ``--host`` after ``batch`` and every line of
+    ``--hosts-file``, without repeats; none: the common ``--host`` applies."""
+    hosts = [_host(host, "--host") for host in args.hosts or ()]
+    if args.hosts_file:
+        path = Path(args.hosts_file)
+        with path.open(encoding="utf-8") as file:
+            listed = [
+                (number, host)
+                for number, line in enumerate(file, 1)
+                if (host := line.partition("#")[0].strip())
+            ]
+        if not listed:
+            raise CliError(f"{path}: no hosts in the file (one a line)")
+        hosts += [_host(host, f"{path} line {number}") for number, host in listed]
+    return list(dict.fromkeys(hosts))
 
 
 def _key(item_id: Any) -> bytes:
@@ -66,8 +115,30 @@ def _request(value: Any, number: int, model: str | None) -> dict[str, Any]:
     return request
 
 
-def _items(source: TextIO, model: str | None, done: set[bytes]) -> Iterator[_Item]:
+@dataclass
+class _Tally:
+    """How the ids answered by an earlier run (``-o``) fall in the input."""
+
+    done: set[bytes]
+    """Ids with a result in the output file."""
+    skipped: int = 0
+    """This shard's ids in ``done``: not run again."""
+    elsewhere: int = 0
+    """Other shards' ids in ``done``: a sign of a mixed-up ``--shard`` or ``-o``."""
+
+
+def _lines(
+    source: TextIO, shard: _Shard, tally: _Tally
+) -> Iterator[tuple[int, Any, Any]]:
+    """(line number, id, value) of this shard's lines still to run.
+
+    Every line is read and its id checked against all the others, so each
+    shard refuses a file with a repeated id, and the position that picks the
+    shard is the same for all of them: shards cover the file exactly once.
+    """
+    index, count = shard
     seen: set[bytes] = set()
+    position = 0  # among the non-empty lines, from 0
     for number, line in enumerate(source, 1):
         text = line.strip()
         if not text:
@@ -77,20 +148,40 @@ def _items(source: TextIO, model: str | None, done: set[bytes]) -> Iterator[_Ite
         if key in seen:
             raise CliError(f"input line {number}: duplicate id {item_id!r}")
         seen.add(key)
-        if key not in done:
-            yield item_id, _request(value, number, model)
+        mine = position % count == index
+        position += 1
+        if key in tally.done:
+            if mine:
+                tally.skipped += 1
+            else:
+                tally.elsewhere += 1
+        elif mine:
+            yield number, item_id, value
 
 
-def _pending(path: Path, done: set[bytes]) -> int:
-    """How many items of the input file are still to run (for the bar)."""
-    count = 0
+def _items(
+    source: TextIO, model: str | None, shard: _Shard, tally: _Tally
+) -> Iterator[_Item]:
+    for number, item_id, value in _lines(source, shard, tally):
+        yield item_id, _request(value, number, model)
+
+
+def _pending(path: Path, model: str | None, shard: _Shard, tally: _Tally) -> int:
+    """How many of this shard's items are still to run (the bar's total).
+    Reading the file ahead also refuses its bad lines before anything runs."""
     with path.open(encoding="utf-8") as source:
-        for number, line in enumerate(source, 1):
-            text = line.strip()
-            if text:
-                with contextlib.suppress(CliError):
-                    count += _key(_parse_line(text, number)[0]) not in done
-    return count
+        return sum(1 for _ in _items(source, model, shard, tally))
+
+
+def _report_resume(ctx: Context, tally: _Tally, output: Path | None) -> None:
+    index, count = ctx.args.shard
+    if tally.skipped:
+        ctx.note(f"batch: skipping {tally.skipped} ids already in {output}")
+    if tally.elsewhere:
+        ctx.note(
+            f"batch: warning: {output} holds {tally.elsewhere} ids of shards "
+            f"other than {index}/{count} (a mixed-up --shard or -o?)"
+        )
 
 
 def _finished(path: Path) -> set[bytes]:
@@ -153,23 +244,27 @@ def _open(
 
 async def batch(ctx: Context) -> int:
     args = ctx.args
+    hosts = _hosts(args)  # before -o is touched: --restart would empty it
     output = Path(args.output) if args.output else None
     done: set[bytes] = set()
     if output is not None and not args.restart:
         done = _finished(output)
+    tally = _Tally(done)
+    total = None
     from_file = args.input != "-"
-    total = _pending(Path(args.input), done) if from_file else None
-    if done:
-        ctx.note(f"batch: skipping {len(done)} ids already in {output}")
+    if from_file:
+        ahead = _Tally(done)
+        total = _pending(Path(args.input), args.model, args.shard, ahead)
+        _report_resume(ctx, ahead, output)
     progress: Any = False
     if ctx.bars():
         progress = {"desc": "batch", "unit": "prompt", "file": ctx.err}
     ok = failed = 0
     with contextlib.ExitStack() as files:
         source, sink = _open(files, ctx, output)
-        items = _items(source, args.model, done)
+        items = _items(source, args.model, args.shard, tally)
         async with (
-            ctx.client() as client,
+            ctx.client(hosts) as client,
             client.batch(
                 items,
                 _one,
@@ -185,13 +280,24 @@ async def batch(ctx: Context) -> int:
                     ok += 1
                 elif is_connection_error(result.error):
                     assert result.error is not None
-                    raise result.error  # the server is gone: stop, rerun later
+                    # No server answered: stop, rerun later. Several hosts
+                    # fail over, so this means none of them answered, though
+                    # the error names only the last one tried.
+                    if len(hosts) > 1:
+                        raise CliError(
+                            f"none of the {len(hosts)} hosts answered; "
+                            f"the last one: {result.error}",
+                            EXIT_CONNECTION,
+                        ) from result.error
+                    raise result.error
                 else:
                     assert result.error is not None
                     record = {"id": item_id, "error": describe(result.error)[1]}
                     failed += 1
                 sink.write(msgspec.json.encode(record).decode() + "\n")
                 sink.flush()  # a line out is a line kept, whatever happens next
-    skipped = f", {len(done)} skipped" if done else ""
+    if not from_file:  # stdin is read once: what it held is known only now
+        _report_resume(ctx, tally, output)
+    skipped = f", {tally.skipped} skipped" if tally.skipped else ""
     ctx.note(f"batch: {ok} done, {failed} failed{skipped}")
     return EXIT_PARTIAL if failed else EXIT_OK

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -18,6 +19,7 @@ from ollama_async import (
     AsyncClient,
     ConnectError,
     DecodeError,
+    MultiHostClient,
     OllamaError,
     RequestError,
     ResponseError,
@@ -117,9 +119,13 @@ class Context:
     def json(self) -> bool:
         return bool(self.args.json)
 
-    def client(self, **kwargs: Any) -> AsyncClient:
-        """A client for ``--host`` (else ``$OLLAMA_HOST``, else the default)."""
-        return AsyncClient(self.args.host, **kwargs)
+    def client(self, hosts: Sequence[str] = (), **kwargs: Any) -> AsyncClient:
+        """A client for ``--host`` (else ``$OLLAMA_HOST``, else the default),
+        or for ``hosts`` when given: over several, a :class:`MultiHostClient`,
+        which spreads the calls and fails over (``batch``)."""
+        if len(hosts) > 1:
+            return MultiHostClient(hosts, **kwargs)
+        return AsyncClient(hosts[0] if hosts else self.args.host, **kwargs)
 
     def write(self, text: str = "", end: str = "\n") -> None:
         self.out.write(text + end)

@@ -59,8 +59,8 @@ class Command:
     handler: Handler
     add_arguments: Callable[[argparse.ArgumentParser], None] = _no_arguments
     own_host: bool = False
-    """``--host`` after the name is the command's own (``serve-fake``: where to
-    listen), not the Ollama server's."""
+    """``--host`` after the name is the command's own, not the common option:
+    ``serve-fake``'s is where to listen, ``batch``'s may be repeated."""
 
 
 # -- arguments of each command ------------------------------------------------------
@@ -203,6 +203,35 @@ def _batch_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="truncate --output instead of resuming it",
     )
+    p.add_argument(
+        "--host",
+        dest="hosts",
+        action="append",
+        metavar="URL",
+        help="Ollama server; repeat it to spread the prompts over several, "
+        "with failover (default: --host before the command, $OLLAMA_HOST, "
+        "then http://127.0.0.1:11434)",
+    )
+    p.add_argument(
+        "--hosts-file",
+        metavar="FILE",
+        help="more servers, one a line ('#' starts a comment)",
+    )
+    p.add_argument(
+        "--shard",
+        type=_batch.shard,
+        default=(0, 1),
+        metavar="I/N",
+        help="run only the non-empty lines I, I+N, I+2N, ... (from 0), so that "
+        "N machines split one input; give each its own --output",
+    )
+    # argparse would rewrap the example's lines.
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = """\
+N machines splitting one file, each resumable on its own:
+  machine I of N:  ollama-async batch prompts.jsonl --shard I/N -o results.I.jsonl
+  afterwards:      cat results.*.jsonl > results.jsonl
+"""
 
 
 def _demo_arguments(p: argparse.ArgumentParser) -> None:
@@ -236,6 +265,7 @@ COMMANDS: Final[tuple[Command, ...]] = (
         "many prompts at once: JSON lines in, JSON lines out, resumable",
         _batch.batch,
         _batch_arguments,
+        own_host=True,
     ),
     Command(
         "serve-fake",
