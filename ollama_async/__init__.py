@@ -51,6 +51,7 @@ from ._errors import (
 from ._multihost import MultiHostClient
 from ._retry import Retry
 from ._routing import HostState
+from ._rows import RowJob, process_row, process_rows
 from ._stream import Stream
 from ._tooldefs import tool_definition
 from ._toolloop import ToolLoopResult, ToolResult
@@ -118,6 +119,7 @@ __all__ = [
     "RequestError",
     "ResponseError",
     "Retry",
+    "RowJob",
     "ServerBusyError",
     "ServerError",
     "ServerStatus",
@@ -143,6 +145,8 @@ __all__ = [
     "WebSearchResponse",
     "WebSearchResult",
     "__version__",
+    "process_row",
+    "process_rows",
     "run_batch",
     "tool_definition",
 ]
