@@ -217,7 +217,7 @@ class AdaptiveConcurrency:
     """The allowance never goes above this."""
     decrease: float = 0.5
     """Factor applied to the allowance on a sign of overload."""
-    latency_tolerance: float | None = 3.0
+    latency_tolerance: float | None = 2.0
     """How many times its usual time to first byte a host may take before
     that counts as overload; ``None`` reacts to 503 and 429 only."""
 

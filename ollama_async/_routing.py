@@ -178,6 +178,7 @@ class MultiTransport:
         self._turn = itertools.count()
         # Requests waiting for room on some host, first come first served.
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._waiting = 0  # requests in _wait_for_room, woken or not
         self._closed = False
 
     @property
@@ -262,9 +263,15 @@ class MultiTransport:
                 waiter.set_result(None)
                 return
 
-    async def _wait_for_room(self, pool: float | None) -> None:
+    async def _wait_for_room(self, pool: float | None, *, again: bool) -> None:
+        """Wait until a request ends somewhere. ``again``: this request was
+        woken before and lost the room, so it keeps its place at the front."""
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        if again:
+            self._waiters.appendleft(waiter)
+        else:
+            self._waiters.append(waiter)
+        self._waiting += 1
         try:
             async with asyncio.timeout(pool):
                 await waiter
@@ -276,6 +283,8 @@ class MultiTransport:
             if isinstance(exc, TimeoutError) and pool is not None:
                 raise no_room_timeout(self.base_url, pool) from None
             raise
+        finally:
+            self._waiting -= 1
 
     def _has_room(self, host: HostState) -> bool:
         limit = host.limit
@@ -369,10 +378,15 @@ class MultiTransport:
         tried: set[HostState] = set()
         last: OllamaError | None = None
         loop = asyncio.get_running_loop()
+        waited = False
         while (host := self._pick(model, tried)) is not None:
-            if isinstance(host, _Full):
-                # Every host this request may still go to is at its limit.
-                await self._wait_for_room((timeout or self.timeout).pool)
+            if isinstance(host, _Full) or (self._waiting and not waited):
+                # Every host this request may still go to is at its limit, or
+                # others wait already: first come, first served.
+                if not isinstance(host, _Full):
+                    self._wake()  # the room there is the first waiter's
+                await self._wait_for_room((timeout or self.timeout).pool, again=waited)
+                waited = True
                 continue
             tried.add(host)
             host.in_flight += 1
