@@ -73,10 +73,11 @@ async def test_num_parallel_runs_two_and_queues_the_rest(http):
         assert (server.peak_running, server.running, server.queued) == (2, 0, 0)
         assert server.busy_rejections == 0
         # As in Ollama, the wait counts in the total only.
+        # (Relative, not absolute, bounds: a loaded machine slows every part.)
         final = results[3][0].lines[-1]
+        parts = sum(final[k] for k in ("load_duration", "prompt_eval_duration"))
         assert final["total_duration"] > 0.3e9
-        assert final["load_duration"] < 0.1e9
-        assert final["prompt_eval_duration"] < 0.1e9
+        assert final["total_duration"] - parts - final["eval_duration"] > 0.2e9
 
 
 @pytest.mark.parametrize("max_queue", [0, 1])
