@@ -243,6 +243,13 @@ class AsyncClient:
 
     At most one of ``ssl``, ``verify`` and ``dangerously_skip_tls_verify``
     may be given.
+
+    A client pickles at any time, for Ray, Dask, Spark or multiprocessing:
+    the pickle carries its configuration (the API key among its headers, as
+    the worker needs it), never a session, socket or loop, and the copy opens
+    its own connections on the loop that uses it. A client made with
+    ``session=`` or an ``SSLContext`` cannot be pickled (``TypeError``): pass
+    ``verify="/path/to/ca.pem"`` instead, or create the client in the worker.
     """
 
     web_url: str = "https://ollama.com"
