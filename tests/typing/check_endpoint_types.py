@@ -61,3 +61,18 @@ async def misuse(client: AsyncClient, transfer: TransferKwargs) -> None:
     await client.chat("m", HI, thinkk=True)  # type: ignore[call-overload]
     assert_type(await client.pull("m", **transfer), ProgressResponse)
     assert_type(client.chat("m", HI, stream=True, keep_alive=0), Stream[ChatResponse])
+
+
+async def fleet(client: AsyncClient, hosts: list[str]) -> None:
+    from ollama_async import AdaptiveConcurrency, HostState, MultiHostClient
+
+    assert_type(await client.load("m", keep_alive="1h"), None)
+    assert_type(await client.unload("m"), None)
+    many = MultiHostClient(hosts, concurrency=AdaptiveConcurrency(initial=2))
+    assert_type(await many.load("m", progress=True), None)
+    assert_type(await many.pull_everywhere("m", progress={"leave": False}), None)
+    assert_type(many.hosts[0], HostState)
+    assert_type(many.hosts[0].limit, int | None)
+    MultiHostClient(hosts, concurrency=8)
+    MultiHostClient(hosts, concurrency=None)
+    MultiHostClient(hosts, concurrency="8")  # type: ignore[arg-type]
