@@ -43,7 +43,6 @@ __all__ = [
     "RowJob",
     "Task",
     "make_client",
-    "output_columns",
     "process_row",
     "process_rows",
 ]
@@ -126,19 +125,23 @@ class RowJob:
             self, "_sent_format", None if sent is msgspec.UNSET else sent
         )
 
-
-def output_columns(job: RowJob) -> tuple[str, ...]:
-    """The columns :func:`process_row` adds to each row for ``job``, in order."""
-    if job.task == "embed":
-        columns: tuple[str, ...] = ("embeddings", "num_input_tokens")
-    else:
-        columns = ("generated_text", "num_input_tokens", "num_generated_tokens")
-        if job.think:
-            columns += ("thinking",)
-        if job.format is not None:
-            columns += ("parsed",)
-        columns += ("done_reason",)
-    return (*columns, "time_taken_llm", ERROR_COLUMN)
+    def output_columns(self) -> tuple[str, ...]:
+        """The columns :func:`process_row` adds to each row, in order: for
+        ``chat`` and ``generate`` ``generated_text``, ``num_input_tokens``,
+        ``num_generated_tokens``, ``thinking`` (with ``think``), ``parsed``
+        (with ``format``), ``done_reason``; for ``embed`` ``embeddings`` and
+        ``num_input_tokens``; then ``time_taken_llm`` and
+        ``__inference_error__``."""
+        if self.task == "embed":
+            columns: tuple[str, ...] = ("embeddings", "num_input_tokens")
+        else:
+            columns = ("generated_text", "num_input_tokens", "num_generated_tokens")
+            if self.think:
+                columns += ("thinking",)
+            if self.format is not None:
+                columns += ("parsed",)
+            columns += ("done_reason",)
+        return (*columns, "time_taken_llm", ERROR_COLUMN)
 
 
 async def process_row(
@@ -161,7 +164,7 @@ async def process_row(
     - ``options``, or ``sampling_params`` with vLLM's names (``max_tokens``
       is sent as ``num_predict``): merged over ``job.options``.
 
-    Columns added: those of :func:`output_columns`. ``time_taken_llm`` is the
+    Columns added: those of :meth:`RowJob.output_columns`. ``time_taken_llm`` is the
     call's wall time in seconds, retries included; ``num_input_tokens`` and
     ``num_generated_tokens`` are the server's ``prompt_eval_count`` and
     ``eval_count``.
@@ -180,7 +183,7 @@ async def process_row(
             output row (plus ``__inference_error__``).
     """
     out = dict(row)
-    columns = dict.fromkeys(output_columns(job))
+    columns = dict.fromkeys(job.output_columns())
     try:
         if preprocess is not None:
             out.update(preprocess(dict(out)))

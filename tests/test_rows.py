@@ -22,7 +22,7 @@ from ollama_async import (
     process_row,
     process_rows,
 )
-from ollama_async._rows import ERROR_COLUMN, make_client, output_columns
+from ollama_async._rows import ERROR_COLUMN, make_client
 from ollama_async.testing import FakeOllama
 
 
@@ -81,7 +81,7 @@ def test_job_checks_its_settings(kwargs: dict[str, Any], message: str) -> None:
 
 
 def test_output_columns_follow_the_job() -> None:
-    assert output_columns(RowJob()) == (
+    assert RowJob().output_columns() == (
         "generated_text",
         "num_input_tokens",
         "num_generated_tokens",
@@ -89,9 +89,9 @@ def test_output_columns_follow_the_job() -> None:
         "time_taken_llm",
         ERROR_COLUMN,
     )
-    thinking = output_columns(RowJob(think=True, format="json"))
+    thinking = RowJob(think=True, format="json").output_columns()
     assert thinking[3:5] == ("thinking", "parsed")
-    assert output_columns(RowJob(task="embed")) == (
+    assert RowJob(task="embed").output_columns() == (
         "embeddings",
         "num_input_tokens",
         "time_taken_llm",
@@ -111,7 +111,7 @@ async def test_chat_prompt_row(client: AsyncClient, fake_ollama: FakeOllama) -> 
     assert out["done_reason"] == "stop"
     assert out["time_taken_llm"] > 0
     assert out[ERROR_COLUMN] == ""
-    assert list(out)[2:] == list(output_columns(RowJob()))
+    assert list(out)[2:] == list(RowJob().output_columns())
     sent = bodies(fake_ollama, "/api/chat")[0]
     assert sent["messages"] == [{"role": "user", "content": "Why is the sky blue?"}]
     assert sent["model"] == "llama3.2"
@@ -293,7 +293,7 @@ async def test_a_failed_row_carries_its_error(
     out = await process_row(client, row, job, postprocess=lambda r: {"never": 1})
     assert out[ERROR_COLUMN].startswith(error)
     assert {k: out[k] for k in row} == row
-    assert all(out[c] is None for c in output_columns(job)[:-1])
+    assert all(out[c] is None for c in job.output_columns()[:-1])
 
 
 async def test_an_answer_that_does_not_parse_keeps_its_text(
