@@ -96,6 +96,22 @@ async def test_the_limit_grows_while_the_host_keeps_up() -> None:
             assert server.peak_running <= 12
 
 
+async def test_the_limit_grows_again_when_the_host_recovers() -> None:
+    async with FakeOllama(num_parallel=1, max_queue=0, tokens_per_second=400) as server:
+        policy = AdaptiveConcurrency(initial=8, latency_tolerance=None)
+        async with MultiHostClient(
+            [server.url], concurrency=policy, retry=PATIENT, refresh_interval=0
+        ) as client:
+            (host,) = client.hosts
+            await asyncio.gather(*(client.chat(MODEL, USER_HI) for _ in range(16)))
+            cut = host.allowance
+            assert host.decreases >= 1 and cut < 8
+            server.num_parallel, server.max_queue = 16, None  # more GPUs, say
+            await asyncio.gather(*(client.chat(MODEL, USER_HI) for _ in range(120)))
+            assert host.allowance > cut + 2  # about one more per round
+            assert host.overloads == server.busy_rejections
+
+
 async def test_a_growing_queue_cuts_the_limit_before_any_503() -> None:
     # One slot and a long queue: requests beyond the first wait on the server,
     # so the time to first byte climbs; the client backs off on that alone.
