@@ -53,6 +53,7 @@ __all__ = [
     "file_digest",
     "flag",
     "format_arg",
+    "fraction",
     "header",
     "images_arg",
     "instance_of",
@@ -64,6 +65,7 @@ __all__ = [
     "license_arg",
     "messages_arg",
     "model_arg",
+    "multiplier",
     "non_empty_str",
     "opt",
     "options_arg",
@@ -76,8 +78,6 @@ __all__ = [
     "tools_arg",
     "unencodable",
     "web_authorization",
-    "fraction",
-    "multiplier",
 ]
 
 ImageInput: TypeAlias = (

@@ -214,7 +214,7 @@ class Batch(AsyncIterator[BatchResult[ReqT, RespT]], Generic[ReqT, RespT]):
             self._async = aiter(items)
         else:
             self._sync = iter(items)
-        self._bar = progress_bar(progress, total=total, unit="req")
+        self._bar = progress_bar(progress=progress, total=total, unit="req")
         self._state: _State[ReqT, RespT] = _State(
             ordered=ordered, stop_on_error=stop_on_error
         )
@@ -438,7 +438,7 @@ def run_batch(
     )
 
 
-def progress_bar(progress: bool | Mapping[str, Any], **defaults: Any) -> Any:
+def progress_bar(*, progress: bool | Mapping[str, Any], **defaults: Any) -> Any:
     """A ``tqdm.auto`` bar when ``progress`` asks for one (a mapping is passed
     to ``tqdm`` over ``defaults``), else None. tqdm is imported only here."""
     if not isinstance(progress, Mapping) and not progress:

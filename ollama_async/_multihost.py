@@ -288,7 +288,7 @@ class MultiHostClient(AsyncClient):
         if per_host:
             bars = [
                 progress_bar(
-                    progress,
+                    progress=progress,
                     desc=state.url,
                     position=i,
                     unit="B",
@@ -300,7 +300,9 @@ class MultiHostClient(AsyncClient):
             ]
             overall = None
         else:
-            overall = progress_bar(progress, desc=what, total=len(states), unit=unit)
+            overall = progress_bar(
+                progress=progress, desc=what, total=len(states), unit=unit
+            )
 
         async def run(i: int, state: HostState) -> None:
             try:
