@@ -29,41 +29,12 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from typing import Any
+
+from benchmarks._emulator import Emulator
 
 MODEL = "llama3.2"
 MESSAGES = [{"role": "user", "content": "Say something."}]
-
-
-@dataclass
-class Emulator:
-    proc: subprocess.Popen[str]
-    url: str
-
-    @classmethod
-    def start(cls, *options: str) -> Emulator:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ollama_async.testing", "--port", "0", *options],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
-        prefix = "FakeOllama listening on "
-        if not line.startswith(prefix):
-            proc.kill()
-            raise RuntimeError(f"emulator did not start: {line!r}")
-        return cls(proc, line.removeprefix(prefix))
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 # -- a worker: one client process -------------------------------------------------
@@ -83,6 +54,7 @@ async def _work(
             else AdaptiveConcurrency()
         )
     answers = failures = 0
+    failed_by: dict[str, int] = {}
     latencies: list[float] = []
     deadline = time.monotonic() + seconds
     async with MultiHostClient(
@@ -95,8 +67,10 @@ async def _work(
                 start = time.monotonic()
                 try:
                     await client.chat(MODEL, MESSAGES)
-                except OllamaError:
+                except OllamaError as exc:
                     failures += 1
+                    kind = type(exc).__name__
+                    failed_by[kind] = failed_by.get(kind, 0) + 1
                     continue
                 answers += 1
                 latencies.append(time.monotonic() - start)
@@ -107,6 +81,7 @@ async def _work(
     return {
         "answers": answers,
         "failures": failures,
+        "failed_by": failed_by,
         "overloads": overloads,
         "latencies": latencies,
         "limits": limits,
@@ -188,6 +163,10 @@ def run_mode(mode: str, args: argparse.Namespace) -> dict[str, float]:
         "p50": statistics.median(latencies) if latencies else float("nan"),
         "p95": latencies[int(len(latencies) * 0.95)] if latencies else float("nan"),
         "limits": [r["limits"] for r in results],  # type: ignore[dict-item]
+        "failed_by": {  # type: ignore[dict-item]
+            kind: sum(r["failed_by"].get(kind, 0) for r in results)
+            for kind in sorted({k for r in results for k in r["failed_by"]})
+        },
     }
 
 
@@ -247,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     for mode, row in rows.items():
         if mode != "none":
             print(f"\n{mode}: per-host limits at the end, per client: {row['limits']}")
+        print(f"{mode}: failed calls by error: {row['failed_by']}")
     return 0
 
 

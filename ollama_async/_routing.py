@@ -47,9 +47,20 @@ _UNREACHABLE: Final = (ConnectError, ConnectTimeout)
 _OVERLOADED: Final = (ServerBusyError, RateLimitError)
 # The first-byte time of one answer moves the host's recent average this much.
 _LATENCY_WEIGHT: Final = 0.3
-# A host's usual first-byte time is the lowest recent average, let drift up
-# this much per answer so that it follows a host that became slower for good.
-_BASELINE_DRIFT: Final = 1.01
+# A host's usual first-byte time is the fastest single answer of this many
+# recent seconds. A baseline that crept up per answer instead (as the lowest
+# average, drifting) climbed to the queued level within a minute of sharing a
+# host with other clients, and the latency signal went quiet; a fast answer
+# comes often enough, as every cut drains some queue, and a window still
+# follows a host that became slower for good.
+_BASELINE_WINDOW: Final = 60.0
+# After a 503 or 429, a host gets nothing new from this client for about the
+# time a slot there takes to free (its usual first-byte time), within these
+# bounds, unless the answer said how long (Retry-After). Without a pause, each
+# fast 503 released room that a waiting request took at once, and a client
+# whose allowance was already cut sent a burst of requests into a full queue.
+_PAUSE_MIN: Final = 0.05
+_PAUSE_MAX: Final = 2.0
 # Seconds of extra first-byte time that count as a queue at all: below this,
 # ratios of tiny times (an idle emulator) are noise.
 _LATENCY_SLACK: Final = 0.05
@@ -58,6 +69,18 @@ _LATENCY_SLACK: Final = 0.05
 def _normalise(name: str) -> str:
     name = name.lower()
     return name if ":" in name.rpartition("/")[2] else f"{name}:latest"
+
+
+def _fastest_recent(
+    window: deque[tuple[float, float]], sample: float, now: float
+) -> float:
+    """Add ``sample`` to the sliding window, and return its minimum."""
+    while window and window[-1][1] >= sample:
+        window.pop()  # never the minimum again: ``sample`` is newer and faster
+    window.append((now, sample))
+    while window[0][0] < now - _BASELINE_WINDOW:
+        window.popleft()
+    return window[0][1]
 
 
 class HostState:
@@ -84,8 +107,15 @@ class HostState:
         self.latency: float | None = None
         """Recent average time to first byte, in seconds."""
         self.usual_latency: float | None = None
-        """The lowest recent average: what the host takes when not queueing."""
+        """The fastest first byte of the last minute: what the host takes
+        when not queueing."""
         self._last_decrease = -1.0
+        self.paused_until = 0.0
+        """Loop time before which nothing new is sent to it, after an
+        overload (adaptive concurrency)."""
+        # (loop time, first-byte time), times increasing: the window's
+        # minimum is the first, in O(1) amortised per answer.
+        self._fastest: deque[tuple[float, float]] = deque()
 
     @property
     def limit(self) -> int | None:
@@ -218,8 +248,8 @@ class MultiTransport:
         )
         usual = host.usual_latency
         host.latency = average
-        host.usual_latency = (
-            average if usual is None else min(average, usual * _BASELINE_DRIFT)
+        host.usual_latency = _fastest_recent(
+            host._fastest, first_byte, sent_at + first_byte
         )
         tolerance = policy.latency_tolerance
         if (
@@ -240,6 +270,26 @@ class MultiTransport:
             grown = host.allowance + 1  # never overloaded yet: double per round
         host.allowance = min(float(policy.maximum), grown)
         if host.limit != limit:
+            self._wake()
+
+    def _pause(self, host: HostState, exc: OllamaError) -> None:
+        """``host`` answered 503 or 429: send it nothing new for a while."""
+        if self._adaptive is None:
+            return
+        loop = asyncio.get_running_loop()
+        wait = getattr(exc, "retry_after", None) or host.usual_latency or _PAUSE_MIN
+        until = loop.time() + min(max(wait, _PAUSE_MIN), _PAUSE_MAX)
+        if until > host.paused_until:
+            host.paused_until = until
+            loop.call_at(until, self._resume, host, until)
+
+    def _resume(self, host: HostState, until: float) -> None:
+        """A pause ended: wake as many waiters as there is room on ``host``
+        (a release wakes one; here several may fit at once)."""
+        if host.paused_until != until:
+            return  # paused again since; that pause's timer wakes them
+        limit = host.limit or 1
+        for _ in range(max(1, limit - host.in_flight)):
             self._wake()
 
     def _decrease(self, host: HostState, sent_at: float) -> None:
@@ -286,9 +336,12 @@ class MultiTransport:
         finally:
             self._waiting -= 1
 
-    def _has_room(self, host: HostState) -> bool:
+    @staticmethod
+    def _has_room(host: HostState, now: float) -> bool:
         limit = host.limit
-        return limit is None or host.in_flight < limit
+        if limit is None:
+            return True
+        return host.in_flight < limit and host.paused_until <= now
 
     def _pick(self, model: str, tried: set[HostState]) -> HostState | _Full | None:
         now = asyncio.get_running_loop().time()
@@ -300,7 +353,7 @@ class MultiTransport:
             # Every untried host is backing off: probe the one due first
             # rather than fail without trying.
             return min(fresh, key=lambda h: h.down_until)
-        open_ = [h for h in up if self._has_room(h)]
+        open_ = [h for h in up if self._has_room(h, now)]
         if not open_:
             return _FULL
         penalty = self._cold_penalty if model else 0
@@ -415,6 +468,7 @@ class MultiTransport:
                 if isinstance(exc, _OVERLOADED):
                     host.overloads += 1
                     self._decrease(host, sent_at)
+                    self._pause(host, exc)
                 if not idempotent or isinstance(body, AsyncIterable):
                     raise
                 if isinstance(exc, RemoteProtocolError):

@@ -22,6 +22,7 @@ from ollama_async import (
     PoolTimeout,
     RequestError,
     Retry,
+    ServerBusyError,
     Timeout,
 )
 from ollama_async.testing import FakeOllama, Fault
@@ -79,6 +80,37 @@ async def test_a_503_cuts_the_limit_once_per_round() -> None:
             assert host.overloads >= 7
             assert host.decreases < host.overloads
             assert host.limit is not None and host.limit <= 4
+
+
+async def test_a_503_pauses_the_host_so_waiting_calls_do_not_burst_into_it() -> None:
+    # Four clients share a host with 2 slots and a queue of 2; 30 calls each,
+    # 3 tries a call. Without a pause, every fast 503 freed room that the
+    # client's next waiting call took at once, into the same full host: bursts
+    # of 503s that used up calls' tries (about 260 503s and 70 failed calls
+    # here, against about 85 and 4 with it).
+    async with FakeOllama(num_parallel=2, max_queue=2, tokens_per_second=400) as server:
+        few = Retry(attempts=3, backoff=0.01, max_backoff=0.05)
+
+        async def one_client() -> list[object]:
+            policy = AdaptiveConcurrency(latency_tolerance=None)
+            async with MultiHostClient(
+                [server.url], concurrency=policy, retry=few, refresh_interval=0
+            ) as client:
+                calls = (client.chat(MODEL, USER_HI) for _ in range(30))
+                replies = await asyncio.gather(*calls, return_exceptions=True)
+                (host,) = client.hosts
+                assert host.overloads == 0 or host.paused_until > 0
+                return replies
+
+        replies = [
+            r
+            for c in await asyncio.gather(*(one_client() for _ in range(4)))
+            for r in c
+        ]
+        failed = [r for r in replies if isinstance(r, BaseException)]
+        assert all(isinstance(r, ServerBusyError) for r in failed), failed
+        assert len(failed) <= 15, len(failed)
+        assert server.busy_rejections <= 150, server.busy_rejections
 
 
 async def test_the_limit_grows_while_the_host_keeps_up() -> None:
