@@ -297,15 +297,15 @@ def open_fds() -> tuple[int, int]:
     return fds, sockets
 
 
-_RETRY_CAUSE = re.compile(r"failed \((\w+)")
+_RETRY_CAUSE = re.compile(r"retry \d+ of \d+ in [\d.]+ s after (\w+)")
 
 
 class _CountRetries(logging.Handler):
-    """Counts the retry warnings of the ``ollama_async`` logger by the error
-    retried, silently."""
+    """Counts the retry lines (INFO) of the ``ollama_async`` logger by the
+    error retried, silently."""
 
     def __init__(self) -> None:
-        super().__init__(logging.WARNING)
+        super().__init__(logging.INFO)
         self.causes: Counter[str] = Counter()
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -662,6 +662,8 @@ async def drive(
     handler = _CountRetries()
     logger = logging.getLogger("ollama_async")
     logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
     propagate, logger.propagate = logger.propagate, False
     run.rss_peak = rss()
     next_id = 0
@@ -754,6 +756,7 @@ async def drive(
         sampling.cancel()
         logger.removeHandler(handler)
         logger.propagate = propagate
+        logger.setLevel(level)
     run.retries = handler.causes
     run.calls += n
     run.lost = recorded.count(0)

@@ -10,6 +10,8 @@
                 print(part.message.content, end="")
 """
 
+import logging as _logging
+
 from ._batch import Batch, BatchResult, run_batch
 from ._client import (
     AsyncClient,
@@ -27,6 +29,7 @@ from ._errors import (
     DecodeError,
     FirstByteTimeout,
     IncompleteStreamError,
+    InsecureTLSWarning,
     LineTooLongError,
     MaxToolRoundsError,
     NotFoundError,
@@ -79,6 +82,10 @@ from .types import (
     WebSearchResult,
 )
 
+# A library prints nothing unless its user configures logging: without this,
+# Python's last-resort handler writes our WARNING records to stderr.
+_logging.getLogger("ollama_async").addHandler(_logging.NullHandler())
+
 __all__ = [
     "AdaptiveConcurrency",
     "AsyncClient",
@@ -100,6 +107,7 @@ __all__ = [
     "HostState",
     "Image",
     "IncompleteStreamError",
+    "InsecureTLSWarning",
     "Limits",
     "LineTooLongError",
     "ListResponse",

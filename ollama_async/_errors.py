@@ -51,6 +51,7 @@ __all__ = [
     "DecodeError",
     "FirstByteTimeout",
     "IncompleteStreamError",
+    "InsecureTLSWarning",
     "LineTooLongError",
     "MaxToolRoundsError",
     "NotFoundError",
@@ -141,6 +142,15 @@ class RequestError(OllamaError, ValueError):
     def __init__(self, error: str) -> None:
         super().__init__(error)
         self.error = error
+
+
+class InsecureTLSWarning(UserWarning):
+    """A client was made with TLS certificate checks turned off
+    (``verify=False`` or ``dangerously_skip_tls_verify=True``). A warning, not
+    a log line, so that it can be silenced on purpose::
+
+        warnings.filterwarnings("ignore", category=InsecureTLSWarning)
+    """
 
 
 class UsageError(OllamaError, RuntimeError):

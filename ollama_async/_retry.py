@@ -118,13 +118,14 @@ async def call_with_retries(
             delay = policy.delay(tries, exc)
             if delay is None:
                 raise
-            logger.warning(
-                "%s failed (%s: %s); retry %d of %d in %.2f s",
-                what,
-                type(exc).__name__,
-                exc,
-                tries,
-                policy.attempts - 1,
-                delay,
-            )
+            if logger.isEnabledFor(logging.INFO):
+                logger.info(
+                    "%s: retry %d of %d in %.2f s after %s: %s",
+                    what,
+                    tries,
+                    policy.attempts - 1,
+                    delay,
+                    type(exc).__name__,
+                    " ".join(str(exc).split()),  # one line, whatever the server said
+                )
             await asyncio.sleep(delay)

@@ -3,25 +3,25 @@
 Three ways in: ``ssl=`` (an SSLContext, ours), ``verify=`` (httpx's spelling,
 so code written for the official client keeps working) and
 ``dangerously_skip_tls_verify=`` (the loud way to turn checks off). At most
-one may be given; turning verification off is logged.
+one may be given; turning verification off warns (:class:`InsecureTLSWarning`).
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import ssl as _ssl
+import sys
+import warnings
 from dataclasses import dataclass
-from typing import Final
 
 from . import _args
-from ._errors import RequestError
+from ._errors import InsecureTLSWarning, RequestError
 
 __all__ = ["TlsOptions", "VerifyArg", "tls_context"]
 
 VerifyArg = bool | str | os.PathLike[str] | _ssl.SSLContext
 
-logger: Final = logging.getLogger("ollama_async")
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -91,8 +91,11 @@ def tls_context(
         context.check_hostname = False
         context.verify_mode = _ssl.CERT_NONE
         option = "verify=False" if verify is False else "dangerously_skip_tls_verify"
-        logger.warning(
-            "TLS certificate verification is disabled for %s (%s)", where, option
+        warnings.warn(
+            InsecureTLSWarning(
+                f"TLS certificate verification is disabled for {where} ({option})"
+            ),
+            stacklevel=_caller_outside_package(),
         )
         return context
     if verify is True:
@@ -119,3 +122,15 @@ def _trusting(path: str) -> _ssl.SSLContext:
         raise RequestError(
             f"verify={path!r}: cannot load CA certificates ({exc})"
         ) from None
+
+
+def _caller_outside_package() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside
+    this package: the user's line that made the client, however deep in our
+    constructors the warning is raised."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level

@@ -148,8 +148,20 @@ def test_expected_tree_covers_every_exception() -> None:
         for n in ollama_async.__all__
         if isinstance(getattr(ollama_async, n), type)
         and issubclass(getattr(ollama_async, n), BaseException)
+        and not issubclass(getattr(ollama_async, n), Warning)
     }
     assert exported == set(EXPECTED_BASES)
+
+
+def test_the_one_warning_is_a_user_warning_outside_the_error_tree() -> None:
+    warns = [
+        n
+        for n in ollama_async.__all__
+        if isinstance(getattr(ollama_async, n), type)
+        and issubclass(getattr(ollama_async, n), Warning)
+    ]
+    assert warns == ["InsecureTLSWarning"]
+    assert ollama_async.InsecureTLSWarning.__bases__ == (UserWarning,)
 
 
 def _documented_tree() -> dict[str, list[str]]:

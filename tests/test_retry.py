@@ -31,15 +31,18 @@ async def test_busy_server_is_retried_until_it_answers(
     fake_ollama: FakeOllama, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake_ollama.add_fault(Fault(status=503, times=2, retry_after=0.01))
-    caplog.set_level(logging.WARNING, logger="ollama_async")
+    caplog.set_level(logging.INFO, logger="ollama_async")
     async with AsyncClient(fake_ollama.url, retry=FAST) as client:
         reply = await client.chat(MODEL, USER_HI)
     assert reply.done
     assert _chat_requests(fake_ollama) == 3
     retries = [r for r in caplog.records if r.name == "ollama_async"]
     assert len(retries) == 2
-    assert "ServerBusyError" in retries[0].getMessage()
-    assert "retry 1 of 2" in retries[0].getMessage()
+    assert {r.levelno for r in retries} == {logging.INFO}
+    # One line each: the call, the attempt, the delay and the reason.
+    first = retries[0].getMessage()
+    assert first.startswith("POST /api/chat: retry 1 of 2 in 0.01 s after ")
+    assert "ServerBusyError: server busy" in first and "\n" not in first
 
 
 async def test_gives_up_after_the_last_attempt(fake_ollama: FakeOllama) -> None:

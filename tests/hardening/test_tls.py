@@ -3,10 +3,10 @@ and turning verification off takes a loud name and logs a warning."""
 
 from __future__ import annotations
 
-import logging
 import shutil
 import ssl
 import subprocess
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,7 +14,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from ollama_async import AsyncClient, ConnectError, MultiHostClient, RequestError
+from ollama_async import (
+    AsyncClient,
+    ConnectError,
+    InsecureTLSWarning,
+    MultiHostClient,
+    RequestError,
+)
 
 trustme = pytest.importorskip("trustme")
 
@@ -63,13 +69,13 @@ async def test_a_private_ca_through_ssl(https_url: str, ca) -> None:  # type: ig
         assert (await client.version()).version == "tls"
 
 
-async def test_skipping_verification_is_loud(
-    https_url: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.WARNING, logger="ollama_async")
-    async with AsyncClient(https_url, dangerously_skip_tls_verify=True) as client:
+async def test_skipping_verification_is_loud(https_url: str) -> None:
+    with pytest.warns(InsecureTLSWarning, match="verification is disabled") as seen:
+        client = AsyncClient(https_url, dangerously_skip_tls_verify=True)
+    # Pointed at the line that made the client, not at our constructors.
+    assert seen[0].filename == __file__
+    async with client:
         assert (await client.version()).version == "tls"
-    assert "verification is disabled" in caplog.text
     with pytest.raises(ValueError, match="only one of"):
         AsyncClient(
             https_url,
@@ -103,14 +109,19 @@ async def test_verify_takes_a_context(https_url: str, ca) -> None:  # type: igno
         assert (await client.version()).version == "tls"
 
 
-async def test_verify_false_is_logged_like_the_loud_name(
-    https_url: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.WARNING, logger="ollama_async")
-    async with AsyncClient(https_url, verify=False) as client:
+async def test_verify_false_warns_like_the_loud_name(https_url: str) -> None:
+    with pytest.warns(InsecureTLSWarning, match=r"disabled .*\(verify=False\)"):
+        client = AsyncClient(https_url, verify=False)
+    async with client:
         assert (await client.version()).version == "tls"
-    assert "verification is disabled" in caplog.text
-    assert "verify=False" in caplog.text
+
+
+async def test_the_insecure_tls_warning_can_be_silenced(https_url: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", category=InsecureTLSWarning)
+        async with AsyncClient(https_url, verify=False) as client:
+            assert (await client.version()).version == "tls"
 
 
 async def test_verify_true_checks_certificates(https_url: str) -> None:
