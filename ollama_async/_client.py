@@ -43,12 +43,13 @@ import msgspec
 from . import _args
 from . import _endpoints as api
 from ._batch import Batch, Items, run_batch
-from ._config import Limits, Timeout, host_source, resolve_host
+from ._config import Limits, Telemetry, Timeout, host_source, resolve_host
 from ._endpoints import Endpoint
 from ._errors import BadRequestError, DecodeError, NotFoundError, RequestError
 from ._lines import DEFAULT_MAX_LINE_SIZE
 from ._retry import Retry, call_with_retries
 from ._stream import Stream, raise_for_line
+from ._telemetry import CallRecord, Instruments, instruments_for
 from ._tls import TlsOptions, VerifyArg
 from ._toolloop import ChunkCallback, ToolLoopResult, run_tool_loop
 from ._transport import (
@@ -272,6 +273,7 @@ class AsyncClient:
         ssl: _ssl.SSLContext | None = None,
         verify: VerifyArg = True,
         dangerously_skip_tls_verify: bool = False,
+        telemetry: Telemetry | bool = True,
     ) -> None:
         _args.instance_of("session", session, (Session, type(None)))
         settings = client_settings(
@@ -287,6 +289,7 @@ class AsyncClient:
             tls=TlsOptions(
                 ssl=ssl, verify=verify, skip_verify=dangerously_skip_tls_verify
             ),
+            telemetry=telemetry,
         )
         context = settings.tls.context(settings.base_url, session=session is not None)
         self._setup(settings, context, session)
@@ -313,6 +316,9 @@ class AsyncClient:
         self._max_body_size = settings.max_body_size
         self._retry = settings.retry
         self._default_timeout: Timeout | None = None  # set by with_options()
+        # None when telemetry is off or OpenTelemetry is not installed: then
+        # nothing of it was imported, and each call tests this once.
+        self._instruments = instruments_for(settings.telemetry)
 
     def _make_transport(
         self,
@@ -452,8 +458,8 @@ class AsyncClient:
         # decoded again to find it.
         model: str = getattr(request, "model", "")
         if stream:
-            return self._stream(endpoint, body, timeout, model=model)
-        return self._call(endpoint, body, timeout, model=model)
+            return self._stream(endpoint, body, timeout, model=model, request=request)
+        return self._call(endpoint, body, timeout, model=model, request=request)
 
     async def _call(
         self,
@@ -463,8 +469,39 @@ class AsyncClient:
         *,
         model: str = "",
         path: str | None = None,
+        request: msgspec.Struct | None = None,
     ) -> R:
-        """One request and its whole body, retried by the client's policy."""
+        """One request and its whole body, retried by the client's policy;
+        traced when telemetry is on (``request`` names its parameters)."""
+        instruments = self._instruments
+        if instruments is None:
+            return await self._call_once(endpoint, body, timeout, model, path, None)
+        record = instruments.call(
+            endpoint.path, model, request, self._transport.base_url
+        )
+        tokens = instruments.activate(record)
+        try:
+            result = await self._call_once(endpoint, body, timeout, model, path, record)
+        except asyncio.CancelledError:
+            record.closed_early(cancelled=True)
+            raise
+        except BaseException as exc:
+            record.failed(exc)
+            raise
+        finally:
+            instruments.deactivate(tokens)
+        record.succeeded(result)
+        return result
+
+    async def _call_once(
+        self,
+        endpoint: Endpoint[R],
+        body: bytes | None,
+        timeout: TimeoutArg,
+        model: str,
+        path: str | None,
+        record: CallRecord | None,
+    ) -> R:
         method = endpoint.method
         path = path or endpoint.path
         send = self._transport.send
@@ -483,10 +520,15 @@ class AsyncClient:
                 model=model,
                 loads_model=loads_model,
             )
+            if record is not None:
+                record.served_by(response.base_url)
             return await read_body(response, limit)
 
         data = await call_with_retries(
-            self._retry, attempt, idempotent=idempotent, what=f"{method} {path}"
+            self._retry,
+            attempt,
+            idempotent=idempotent,
+            what=f"{method} {path}",
         )
         try:
             return endpoint.decode(data)
@@ -505,6 +547,7 @@ class AsyncClient:
         timeout: TimeoutArg,
         *,
         model: str,
+        request: msgspec.Struct | None = None,
     ) -> Stream[R]:
         assert endpoint.is_final is not None and endpoint.fold is not None
         transport = self._transport
@@ -534,6 +577,16 @@ class AsyncClient:
             fold=endpoint.fold,
             max_line_size=self._max_line_size,
             what=endpoint.name,
+            observe=None
+            if (instruments := self._instruments) is None
+            else partial(
+                _observe_stream,
+                instruments,
+                endpoint.path,
+                model,
+                request,
+                transport.base_url,
+            ),
         )
 
     # -- generate / chat -------------------------------------------------------
@@ -1335,6 +1388,7 @@ class ClientSettings:
     max_line_size: int
     max_body_size: int
     tls: TlsOptions
+    telemetry: Telemetry
 
 
 def client_settings(
@@ -1349,6 +1403,7 @@ def client_settings(
     max_body_size: int,
     retry: Retry | None,
     tls: TlsOptions,
+    telemetry: Telemetry | bool,
 ) -> ClientSettings:
     """Check a client's arguments and resolve them (``OLLAMA_HOST``,
     ``OLLAMA_API_KEY``) once, in the process that creates it."""
@@ -1372,7 +1427,19 @@ def client_settings(
         max_line_size=max_line_size,
         max_body_size=max_body_size,
         tls=tls,
+        telemetry=Telemetry.of(telemetry),
     )
+
+
+def _observe_stream(
+    instruments: Instruments,
+    path: str,
+    model: str,
+    request: msgspec.Struct | None,
+    base_url: str,
+) -> tuple[Instruments, CallRecord]:
+    """A stream's call record, started when the stream sends its request."""
+    return instruments, instruments.call(path, model, request, base_url, stream=True)
 
 
 def _unpickle(

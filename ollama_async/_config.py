@@ -1,12 +1,15 @@
-"""Configuration values: :class:`Timeout`, :class:`Limits`, and the resolution
-of ``OLLAMA_HOST`` into a base URL. Pure; must not import aiohttp."""
+"""Configuration values: :class:`Timeout`, :class:`Limits`,
+:class:`AdaptiveConcurrency`, :class:`Telemetry`, and the resolution of
+``OLLAMA_HOST`` into a base URL. Pure; must not import aiohttp or
+OpenTelemetry."""
 
 from __future__ import annotations
 
 import ipaddress
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from . import _args
 from ._errors import RequestError
@@ -15,6 +18,7 @@ __all__ = [
     "DEFAULT_HOST",
     "AdaptiveConcurrency",
     "Limits",
+    "Telemetry",
     "Timeout",
     "host_source",
     "resolve_host",
@@ -231,3 +235,55 @@ class AdaptiveConcurrency:
             )
         _args.fraction("decrease", self.decrease)
         _args.multiplier("latency_tolerance", self.latency_tolerance, optional=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Telemetry:
+    """OpenTelemetry spans and metrics for a client's calls, named as the
+    OpenTelemetry semantic conventions for generative AI name them.
+
+    On when ``opentelemetry-api`` is installed (the ``otel`` extra): each
+    call then makes a span and records its metrics through the global
+    providers, which do nothing until an SDK is configured. Off
+    (``Telemetry(enabled=False)``, or ``telemetry=False`` on the client),
+    nothing of OpenTelemetry is imported and nothing is measured.
+    """
+
+    enabled: bool = True
+    """Whether calls are traced and measured at all."""
+    capture_content: bool | None = None
+    """Record prompts and answers on spans (``gen_ai.input.messages``,
+    ``gen_ai.output.messages``, ``gen_ai.system_instructions``). ``None``
+    reads ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` (``true``
+    captures), as OpenTelemetry's own GenAI instrumentations do; off when
+    unset. Streamed answers are then gathered chunk by chunk."""
+    tracer_provider: Any = field(default=None, compare=False)
+    """A ``TracerProvider`` to use instead of the global one."""
+    meter_provider: Any = field(default=None, compare=False)
+    """A ``MeterProvider`` to use instead of the global one."""
+
+    def __post_init__(self) -> None:
+        _args.flag("enabled", self.enabled)
+        if self.capture_content is not None:
+            _args.flag("capture_content", self.capture_content)
+
+    @classmethod
+    def of(cls, value: Telemetry | bool) -> Telemetry:  # noqa: FBT001 - its two forms
+        """A client's ``telemetry=`` argument as a :class:`Telemetry`."""
+        if isinstance(value, Telemetry):
+            return value
+        _args.flag("telemetry", value)
+        return _ON if value else _OFF
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Providers hold exporters and threads of this process: a pickled
+        # client (a Ray or Dask worker) uses the worker's global providers.
+        return (_telemetry, (self.enabled, self.capture_content))
+
+
+def _telemetry(enabled: bool, capture_content: bool | None) -> Telemetry:  # noqa: FBT001
+    return Telemetry(enabled=enabled, capture_content=capture_content)
+
+
+_ON = Telemetry()
+_OFF = Telemetry(enabled=False)

@@ -22,7 +22,7 @@ from ._client import (
     TimeoutArg,
     client_settings,
 )
-from ._config import AdaptiveConcurrency, Limits, Timeout, resolve_host
+from ._config import AdaptiveConcurrency, Limits, Telemetry, Timeout, resolve_host
 from ._errors import OllamaError, RequestError
 from ._lines import DEFAULT_MAX_LINE_SIZE
 from ._retry import Retry
@@ -103,6 +103,7 @@ class MultiHostClient(AsyncClient):
         ssl: _ssl.SSLContext | None = None,
         verify: VerifyArg = True,
         dangerously_skip_tls_verify: bool = False,
+        telemetry: Telemetry | bool = True,
     ) -> None:
         if isinstance(hosts, str) or not isinstance(hosts, Sequence) or not hosts:
             raise RequestError("hosts must be a non-empty list of base URLs")
@@ -130,6 +131,7 @@ class MultiHostClient(AsyncClient):
             tls=TlsOptions(
                 ssl=ssl, verify=verify, skip_verify=dangerously_skip_tls_verify
             ),
+            telemetry=telemetry,
         )
         shared = {f.name: getattr(one, f.name) for f in fields(one)}
         shared.update(base_url=", ".join(urls), source=_SOURCE)

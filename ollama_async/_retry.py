@@ -20,6 +20,7 @@ from ._errors import (
     RemoteProtocolError,
     StatusError,
 )
+from ._telemetry import CURRENT_CALL
 
 __all__ = ["Retry", "call_with_retries", "logger"]
 
@@ -102,7 +103,8 @@ async def call_with_retries(
     what: str,
 ) -> T:
     """Run ``attempt`` until it succeeds or ``policy`` gives up; the last
-    error is raised as it was."""
+    error is raised as it was. Each retry is logged, and recorded on the
+    call's span when it is traced."""
     if policy is None or policy.attempts == 1:
         return await attempt()
     tries = 0
@@ -128,4 +130,7 @@ async def call_with_retries(
                     type(exc).__name__,
                     " ".join(str(exc).split()),  # one line, whatever the server said
                 )
+            record = CURRENT_CALL.get()
+            if record is not None:
+                record.retry(tries, delay, exc)
             await asyncio.sleep(delay)

@@ -131,7 +131,15 @@ class HostState:
 class _TrackedResponse:
     """A response that counts as in flight on its host until released."""
 
-    __slots__ = ("_done", "_host", "_response", "_router", "headers", "status")
+    __slots__ = (
+        "_done",
+        "_host",
+        "_response",
+        "_router",
+        "base_url",
+        "headers",
+        "status",
+    )
 
     def __init__(
         self, response: Response, host: HostState, router: MultiTransport
@@ -142,6 +150,7 @@ class _TrackedResponse:
         self._done = False
         self.status = response.status
         self.headers: Mapping[str, str] = response.headers
+        self.base_url = host.url
 
     async def readany(self) -> bytes:
         return await self._response.readany()

@@ -4,12 +4,15 @@ handed (``readany()``, ``at_eof()``, ``close()``, ``release()``).
 
 The hot path is ``__anext__``: while complete lines are buffered it hands them
 out without awaiting anything, so the event loop is entered once per network
-read, not once per chunk.
+read, not once per chunk. Telemetry adds nothing to it: a traced stream's
+record hears of the opening, the first chunk (through a decoder that puts
+the plain one back), the final line and the end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Awaitable, Callable, Generator
 from types import TracebackType
 from typing import Any, Generic, NoReturn, Protocol, Self, TypeVar
@@ -25,6 +28,7 @@ from ._errors import (
     error_message,
 )
 from ._lines import LineSplitter
+from ._telemetry import CallRecord, Instruments
 
 __all__ = ["Stream", "raise_for_line"]
 
@@ -54,6 +58,9 @@ class _Response(Protocol):
     def close(self) -> None: ...
     def release(self) -> Any: ...
     def map_failure(self, exc: BaseException) -> OllamaError: ...
+
+    @property
+    def base_url(self) -> str: ...
 
 
 async def _never_again() -> Any:
@@ -88,7 +95,9 @@ class Stream(Generic[T]):
         "_is_final",
         "_iterated",
         "_lines",
+        "_observe",
         "_open",
+        "_record",
         "_response",
         "_splitter",
         "_what",
@@ -103,8 +112,11 @@ class Stream(Generic[T]):
         fold: Callable[[list[T]], T],
         max_line_size: int,
         what: str,
+        observe: Callable[[], tuple[Instruments, CallRecord]] | None = None,
     ) -> None:
         self._open = open_response
+        self._observe = observe
+        self._record: CallRecord | None = None
         self._decode = decode
         self._is_final = is_final
         self._fold = fold
@@ -126,7 +138,10 @@ class Stream(Generic[T]):
             if self._closed:
                 raise UsageError("this stream is closed")
             try:
-                response = self._response = await self._open()
+                if self._observe is None:
+                    response = self._response = await self._open()
+                else:
+                    response = self._response = await self._open_observed()
             except BaseException:
                 self._closed = True  # never send the request a second time
                 raise
@@ -134,6 +149,38 @@ class Stream(Generic[T]):
                 # The request (its body among it) is not needed any more: a
                 # service holding thousands of open streams holds less.
                 self._open = _never_again
+        return response
+
+    async def _open_observed(self) -> _Response:
+        """Open with the call's span current (HTTP spans nest under it), and
+        watch for the first chunk."""
+        assert self._observe is not None
+        instruments, record = self._observe()
+        self._record = record
+        tokens = instruments.activate(record)
+        try:
+            response = await self._open()
+        except asyncio.CancelledError:
+            record.closed_early(cancelled=True)
+            raise
+        except BaseException as exc:
+            record.failed(exc)
+            raise
+        finally:
+            instruments.deactivate(tokens)
+        record.served_by(response.base_url)
+        plain = self._decode
+        # A weak reference: a cycle through the decoder would keep a dropped
+        # stream alive until the garbage collector ran, and its connection
+        # open (``__del__`` closes it when the last reference goes).
+        this = weakref.ref(self)
+
+        def restore() -> None:
+            stream = this()
+            if stream is not None:
+                stream._decode = plain
+
+        self._decode = record.watch_first_chunk(plain, restore)
         return response
 
     async def _opened(self) -> Self:
@@ -190,15 +237,18 @@ class Stream(Generic[T]):
                     # Cancellation, timeouts and broken connections land here;
                     # closing is synchronous, so a second cancel cannot skip it.
                     failed = self._response
-                    self.close()
                     if (
                         failed is None  # opening failed: already our error
                         or not isinstance(exc, Exception)
                         or isinstance(exc, OllamaError)
                     ):
+                        self._record_failure(exc)
+                        self.close()
                         raise
                     # Named after the host that sent this response.
                     error = failed.map_failure(exc)
+                    self._record_failure(error)
+                    self.close()
                 if error is not None:
                     # Outside the except block: the transport's exception
                     # (which may hold request headers) is not chained.
@@ -223,12 +273,23 @@ class Stream(Generic[T]):
             if self._is_final(chunk):
                 self._final_seen = True
                 self._lines = _EMPTY
+                if self._record is not None:
+                    self._record.succeeded(chunk)
             return chunk
+
+    def _record_failure(self, exc: BaseException) -> None:
+        record = self._record
+        if record is not None:
+            if isinstance(exc, asyncio.CancelledError):
+                record.closed_early(cancelled=True)
+            else:
+                record.failed(exc)
 
     def _bad_line(self, line: bytes, exc: Exception) -> None:
         try:
             raise_for_line(line, exc, self._what)
-        except OllamaError:
+        except OllamaError as error:
+            self._record_failure(error)
             self.close()
             raise
 
@@ -240,11 +301,13 @@ class Stream(Generic[T]):
         self._incomplete()
 
     def _incomplete(self) -> NoReturn:
-        self.close()
-        raise IncompleteStreamError(
+        error = IncompleteStreamError(
             f"the {self._what} stream ended before its final line; "
             "the answer is incomplete"
         )
+        self._record_failure(error)
+        self.close()
+        raise error
 
     async def _finish(self) -> None:
         """After the final line: let the body end so the connection is reused,
@@ -279,6 +342,8 @@ class Stream(Generic[T]):
                 response.release()
             else:
                 response.close()
+            if self._record is not None:
+                self._record.closed_early(cancelled=False)  # no-op once ended
 
     async def aclose(self) -> None:
         """Async alias of :meth:`close`, for ``contextlib.aclosing``."""

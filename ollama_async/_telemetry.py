@@ -1,0 +1,548 @@
+"""OpenTelemetry for each call: one span, and the duration, token usage and
+time-to-first-chunk histograms, named as the OpenTelemetry semantic
+conventions for generative AI name them (:data:`SEMCONV_VERSION`).
+
+Only ``opentelemetry-api`` is used, and it is imported by
+:func:`instruments_for` the first time a client with telemetry on makes a
+call. Without it, or with ``telemetry=False``, a client holds ``None`` and
+each call pays one ``is None`` test.
+
+A :class:`CallRecord` follows one call. Its hooks run per call, never per
+chunk: at the start, when a host answers, on each retry and failover, at a
+stream's first chunk (seen by a decoder that puts the plain one back after
+that chunk, unless content is captured), at the final line, and at the end.
+
+Must not import aiohttp or the client; knows requests and responses only by
+the attributes it reads from them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from ._config import Telemetry
+from ._version import __version__
+
+__all__ = [
+    "CURRENT_CALL",
+    "PROVIDER",
+    "SEMCONV_VERSION",
+    "CallRecord",
+    "Instruments",
+    "instruments_for",
+]
+
+SEMCONV_VERSION: Final = "1.43.0"
+"""The release of the semantic conventions followed: the last that holds the
+GenAI conventions (they moved to open-telemetry/semantic-conventions-genai,
+which has made no release yet)."""
+PROVIDER: Final = "ollama"
+_SCHEMA_URL: Final = f"https://opentelemetry.io/schemas/{SEMCONV_VERSION}"
+_CAPTURE_ENV: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+_CAPTURE_VALUES: Final = frozenset({"true", "span_only", "span_and_event"})
+
+# gen_ai.operation.name by route: the conventions' names for inference, and
+# Ollama's own for the rest (the conventions allow system-specific names).
+_OPERATIONS: Final = {
+    "/api/chat": "chat",
+    "/api/generate": "text_completion",
+    "/api/embed": "embeddings",
+    "/api/embeddings": "embeddings",
+    "/api/tags": "list",
+    "/api/blobs/{digest}": "blob",
+    "/": "heartbeat",
+}
+_INFERENCE: Final = frozenset({"chat", "text_completion", "embeddings"})
+# The buckets the conventions advise for each histogram.
+_SECONDS: Final = [0.01 * 2**i for i in range(14)]  # 0.01 s ... 81.92 s
+_TOKENS: Final = [4**i for i in range(14)]  # 1 ... 67,108,864
+# Ollama options that map to gen_ai.request.* attributes.
+_OPTIONS: Final = {
+    "temperature": "gen_ai.request.temperature",
+    "top_p": "gen_ai.request.top_p",
+    "top_k": "gen_ai.request.top_k",
+    "num_predict": "gen_ai.request.max_tokens",
+    "seed": "gen_ai.request.seed",
+    "frequency_penalty": "gen_ai.request.frequency_penalty",
+    "presence_penalty": "gen_ai.request.presence_penalty",
+}
+
+CURRENT_CALL: ContextVar[CallRecord | None] = ContextVar(
+    "ollama_async_call", default=None
+)
+"""The call being sent in this context, for the layers below the client
+(multi-host routing records its failovers on it)."""
+
+_api: tuple[Any, Any, Any] | None = None
+_api_missing = False
+
+
+def _import_api() -> tuple[Any, Any, Any] | None:
+    """``opentelemetry.trace``, ``metrics`` and ``context``, or None when the
+    API is not installed; imported once."""
+    global _api, _api_missing  # a module-wide import cache
+    if _api is None and not _api_missing:
+        try:
+            from opentelemetry import context, metrics, trace
+        except ImportError:
+            _api_missing = True
+        else:
+            _api = (trace, metrics, context)
+    return _api
+
+
+def instruments_for(config: Telemetry) -> Instruments | None:
+    """The tracer and meters a client with ``config`` records to, or None
+    when its telemetry is off or OpenTelemetry is not installed."""
+    if not config.enabled:
+        return None
+    api = _import_api()
+    return None if api is None else Instruments(config, api)
+
+
+class Instruments:
+    """One client's tracer and histograms (shared by its views)."""
+
+    def __init__(self, config: Telemetry, api: tuple[Any, Any, Any]) -> None:
+        trace, metrics, context = api
+        self._trace = trace
+        self._context = context
+        self._client_kind = trace.SpanKind.CLIENT
+        self._internal_kind = trace.SpanKind.INTERNAL
+        self.tracer = trace.get_tracer(
+            "ollama_async",
+            __version__,
+            tracer_provider=config.tracer_provider,
+            schema_url=_SCHEMA_URL,
+        )
+        meter = metrics.get_meter(
+            "ollama_async",
+            __version__,
+            meter_provider=config.meter_provider,
+            schema_url=_SCHEMA_URL,
+        )
+        self.duration = meter.create_histogram(
+            "gen_ai.client.operation.duration",
+            unit="s",
+            description="GenAI operation duration.",
+            explicit_bucket_boundaries_advisory=_SECONDS,
+        )
+        self.token_usage = meter.create_histogram(
+            "gen_ai.client.token.usage",
+            unit="{token}",
+            description="Number of input and output tokens used.",
+            explicit_bucket_boundaries_advisory=_TOKENS,
+        )
+        self.time_to_first_chunk = meter.create_histogram(
+            "gen_ai.client.operation.time_to_first_chunk",
+            unit="s",
+            description=(
+                "Time to receive the first chunk, measured from when the client "
+                "issues the generation request to when the first chunk is "
+                "received in the response stream."
+            ),
+            explicit_bucket_boundaries_advisory=_SECONDS,
+        )
+        capture = config.capture_content
+        if capture is None:
+            capture = os.environ.get(_CAPTURE_ENV, "").lower() in _CAPTURE_VALUES
+        self.capture_content = capture
+        self._servers: dict[str, tuple[str, int] | None] = {}
+
+    def server(self, base_url: str) -> tuple[str, int] | None:
+        """``server.address`` and ``server.port`` of a base URL (None for a
+        multi-host client's joined URLs, until a host answers)."""
+        known = self._servers.get(base_url)
+        if known is None and base_url not in self._servers:
+            known = None
+            if "," not in base_url:
+                parts = urlsplit(base_url)
+                port = parts.port or (443 if parts.scheme == "https" else 80)
+                known = (parts.hostname or "", port)
+            self._servers[base_url] = known
+        return known
+
+    def call(
+        self,
+        path: str,
+        model: str,
+        request: Any,
+        base_url: str,
+        *,
+        stream: bool = False,
+    ) -> CallRecord:
+        """Start the record of one call to ``path``."""
+        operation = _OPERATIONS.get(path) or path.rpartition("/")[2]
+        return CallRecord(
+            self,
+            operation,
+            model,
+            request,
+            self.server(base_url),
+            stream=stream,
+            kind=self._client_kind,
+        )
+
+    def tool_loop(self, model: str, request: Any, base_url: str) -> CallRecord:
+        """Start the record of a tool loop: an ``invoke_agent`` span, the
+        parent of its chat rounds."""
+        return CallRecord(
+            self,
+            "invoke_agent",
+            model,
+            request,
+            self.server(base_url),
+            stream=False,
+            kind=self._internal_kind,
+        )
+
+    def activate(self, record: CallRecord) -> tuple[Any, Any]:
+        """Make ``record``'s span the current one (so that aiohttp's client
+        spans nest under it) and the record the :data:`CURRENT_CALL`."""
+        ctx = self._trace.set_span_in_context(record.span)
+        return self._context.attach(ctx), CURRENT_CALL.set(record)
+
+    def deactivate(self, tokens: tuple[Any, Any]) -> None:
+        CURRENT_CALL.reset(tokens[1])
+        self._context.detach(tokens[0])
+
+
+class CallRecord:
+    """The span and measurements of one call, from the request to the end."""
+
+    __slots__ = (
+        "_ended",
+        "_first_chunk_at",
+        "_instruments",
+        "_metric_attributes",
+        "_output",
+        "_started",
+        "operation",
+        "recording",
+        "span",
+    )
+
+    def __init__(
+        self,
+        instruments: Instruments,
+        operation: str,
+        model: str,
+        request: Any,
+        server: tuple[str, int] | None,
+        *,
+        stream: bool,
+        kind: Any,
+    ) -> None:
+        self._instruments = instruments
+        self.operation = operation
+        attributes: dict[str, Any] = {
+            "gen_ai.operation.name": operation,
+            "gen_ai.provider.name": PROVIDER,
+        }
+        if model:
+            attributes["gen_ai.request.model"] = model
+        if server is not None:
+            attributes["server.address"], attributes["server.port"] = server
+        self._metric_attributes = dict(attributes)
+        if request is not None:
+            _request_attributes(attributes, request, stream=stream)
+        name = f"{operation} {model}" if model else operation
+        self.span = span = instruments.tracer.start_span(
+            name, kind=kind, attributes=attributes
+        )
+        self.recording: bool = span.is_recording()
+        if self.recording and instruments.capture_content and request is not None:
+            _input_content(span, request)
+        self._output: list[str] | None = None
+        self._started = time.perf_counter()
+        self._first_chunk_at: float | None = None
+        self._ended = False
+
+    # -- during the call -------------------------------------------------------
+
+    def served_by(self, base_url: str) -> None:
+        """The host at ``base_url`` answered (a multi-host client's choice)."""
+        server = self._instruments.server(base_url)
+        if (
+            server is None
+            or (
+                self._metric_attributes.get("server.address"),
+                self._metric_attributes.get("server.port"),
+            )
+            == server
+        ):
+            return
+        address, port = server
+        self._metric_attributes["server.address"] = address
+        self._metric_attributes["server.port"] = port
+        if self.recording:
+            self.span.set_attributes({"server.address": address, "server.port": port})
+
+    def retry(self, attempt: int, delay: float, exc: BaseException) -> None:
+        """The policy retries after ``exc``: try ``attempt + 1`` in ``delay``."""
+        if self.recording:
+            self.span.add_event(
+                "retry",
+                {
+                    "ollama_async.retry.attempt": attempt + 1,
+                    "ollama_async.retry.delay": delay,
+                    "error.type": _error_type(exc),
+                },
+            )
+
+    def failed_over(self, base_url: str, exc: BaseException) -> None:
+        """The host at ``base_url`` failed before answering; another is tried."""
+        if self.recording:
+            event: dict[str, Any] = {"error.type": _error_type(exc)}
+            server = self._instruments.server(base_url)
+            if server is not None:
+                event["server.address"], event["server.port"] = server
+            self.span.add_event("failover", event)
+
+    def watch_first_chunk(
+        self, decode: Callable[[bytes], Any], restore: Callable[[], None]
+    ) -> Callable[[bytes], Any]:
+        """A decoder for a stream's lines that notes the first chunk's time,
+        then calls ``restore`` to put ``decode`` back (or, when content is
+        captured, keeps gathering the answer's text)."""
+        capture = self._instruments.capture_content and self.recording
+        output: list[str] = []
+
+        def first(line: bytes) -> Any:
+            chunk = decode(line)
+            if self._first_chunk_at is None:
+                self._first_chunk_at = time.perf_counter()
+                if not capture:
+                    restore()
+            if capture:
+                output.append(_chunk_text(chunk))
+            return chunk
+
+        if capture:
+            self._output = output
+        return first
+
+    # -- the end ---------------------------------------------------------------
+
+    def succeeded(self, response: Any) -> None:
+        """The call's whole response (or a stream's final line) arrived."""
+        if self._ended:
+            return
+        if self.recording or self.operation in _INFERENCE:
+            attributes = _response_attributes(response)
+            if "gen_ai.response.model" in attributes:
+                self._metric_attributes["gen_ai.response.model"] = attributes[
+                    "gen_ai.response.model"
+                ]
+            self._end(None, attributes, response)
+        else:
+            self._end(None, None, response)
+
+    def failed(self, exc: BaseException) -> None:
+        """The call raised ``exc``."""
+        self._end(_error_type(exc), None, None, exc)
+
+    def closed_early(self, *, cancelled: bool) -> None:
+        """A stream was closed before its final line: by the consumer (a
+        ``break``, ``close()``) or by cancelling its task. Not an error."""
+        if self._ended:
+            return
+        if self.recording:
+            how = "cancelled" if cancelled else "closed"
+            self.span.set_attribute("ollama_async.stream.end", how)
+            self.span.add_event(how)
+        self._end(None, None, None)
+
+    def _end(
+        self,
+        error_type: str | None,
+        attributes: dict[str, Any] | None,
+        response: Any,
+        exc: BaseException | None = None,
+    ) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        instruments = self._instruments
+        now = time.perf_counter()
+        span = self.span
+        metric = self._metric_attributes
+        if error_type is not None:
+            metric["error.type"] = error_type
+        if self.recording:
+            if attributes:
+                span.set_attributes(attributes)
+            if self._first_chunk_at is not None:
+                span.set_attribute(
+                    "gen_ai.response.time_to_first_chunk",
+                    self._first_chunk_at - self._started,
+                )
+            if response is not None and instruments.capture_content:
+                _output_content(span, response, self._output)
+            if exc is not None:
+                span.set_attribute("error.type", error_type)
+                span.set_status(instruments._trace.StatusCode.ERROR, str(exc))
+        span.end()
+        if self.operation not in _INFERENCE:
+            return
+        instruments.duration.record(now - self._started, metric)
+        if self._first_chunk_at is not None:
+            instruments.time_to_first_chunk.record(
+                self._first_chunk_at - self._started, metric
+            )
+        if attributes:
+            for kind, key in (
+                ("input", "gen_ai.usage.input_tokens"),
+                ("output", "gen_ai.usage.output_tokens"),
+            ):
+                count = attributes.get(key)
+                if count is not None:
+                    instruments.token_usage.record(
+                        count, {**metric, "gen_ai.token.type": kind}
+                    )
+
+
+# -- attributes ------------------------------------------------------------------
+
+
+def _error_type(exc: BaseException) -> str:
+    return type(exc).__qualname__
+
+
+def _present(value: Any) -> bool:
+    # msgspec's UNSET and None both mean "not sent".
+    return value is not None and type(value).__name__ != "UnsetType"
+
+
+def _request_attributes(
+    attributes: dict[str, Any], request: Any, *, stream: bool
+) -> None:
+    options = getattr(request, "options", None)
+    if isinstance(options, Mapping):
+        for key, name in _OPTIONS.items():
+            value = options.get(key)
+            if _present(value) and not isinstance(value, bool):
+                attributes[name] = value
+        stop = options.get("stop")
+        if isinstance(stop, str):
+            attributes["gen_ai.request.stop_sequences"] = [stop]
+        elif isinstance(stop, list | tuple) and all(isinstance(s, str) for s in stop):
+            attributes["gen_ai.request.stop_sequences"] = list(stop)
+    format = getattr(request, "format", None)
+    if _present(format) and format != "":
+        attributes["gen_ai.output.type"] = "json"
+    if stream:
+        attributes["gen_ai.request.stream"] = True
+    dimensions = getattr(request, "dimensions", None)
+    if _present(dimensions):
+        attributes["gen_ai.embeddings.dimension.count"] = dimensions
+
+
+def _response_attributes(response: Any) -> dict[str, Any]:
+    attributes: dict[str, Any] = {}
+    model = getattr(response, "model", None)
+    if model:
+        attributes["gen_ai.response.model"] = model
+    reason = getattr(response, "done_reason", None)
+    if reason:
+        attributes["gen_ai.response.finish_reasons"] = [reason]
+    prompt = getattr(response, "prompt_eval_count", None)
+    if isinstance(prompt, int):
+        attributes["gen_ai.usage.input_tokens"] = prompt
+    answer = getattr(response, "eval_count", None)
+    if isinstance(answer, int):
+        attributes["gen_ai.usage.output_tokens"] = answer
+    return attributes
+
+
+# -- content (opt-in) --------------------------------------------------------------
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _message_parts(message: Any) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = []
+    thinking = getattr(message, "thinking", None)
+    if thinking:
+        parts.append({"type": "reasoning", "content": thinking})
+    content = getattr(message, "content", "")
+    if content:
+        kind = "tool_call_response" if message.role == "tool" else "text"
+        if kind == "text":
+            parts.append({"type": "text", "content": content})
+        else:
+            call_id = getattr(message, "tool_call_id", None)
+            parts.append({"type": kind, "id": call_id, "response": content})
+    for call in getattr(message, "tool_calls", None) or ():
+        parts.append(
+            {
+                "type": "tool_call",
+                "id": call.id,
+                "name": call.function.name,
+                "arguments": call.function.arguments,
+            }
+        )
+    return parts
+
+
+def _input_content(span: Any, request: Any) -> None:
+    system: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    given = getattr(request, "messages", None)
+    if isinstance(given, list):
+        for message in given:
+            if message.role == "system":
+                system.append({"type": "text", "content": message.content})
+            else:
+                messages.append(
+                    {"role": message.role, "parts": _message_parts(message)}
+                )
+    prompt = getattr(request, "prompt", None)
+    if isinstance(prompt, str) and prompt:
+        messages.append(
+            {"role": "user", "parts": [{"type": "text", "content": prompt}]}
+        )
+    system_prompt = getattr(request, "system", None)
+    if isinstance(system_prompt, str) and system_prompt:
+        system.append({"type": "text", "content": system_prompt})
+    if messages:
+        span.set_attribute("gen_ai.input.messages", _json(messages))
+    if system:
+        span.set_attribute("gen_ai.system_instructions", _json(system))
+
+
+def _chunk_text(chunk: Any) -> str:
+    message = getattr(chunk, "message", None)
+    if message is not None:
+        return str(message.content or "")
+    return str(getattr(chunk, "response", "") or "")
+
+
+def _output_content(span: Any, response: Any, streamed: list[str] | None) -> None:
+    message = getattr(response, "message", None)
+    if message is not None:  # chat
+        parts = _message_parts(message)
+        if streamed is not None:  # the final line's content is only its own
+            text = "".join(streamed)
+            parts = [p for p in parts if p["type"] != "text"]
+            if text:
+                parts.insert(0, {"type": "text", "content": text})
+    elif hasattr(response, "response"):  # generate
+        text = "".join(streamed) if streamed is not None else response.response
+        parts = [{"type": "text", "content": text}] if text else []
+    else:
+        return
+    output = {
+        "role": "assistant",
+        "parts": parts,
+        "finish_reason": getattr(response, "done_reason", None) or "stop",
+    }
+    span.set_attribute("gen_ai.output.messages", _json([output]))
