@@ -20,7 +20,7 @@ from ._client import (
     GenerateKwargs,
     TransferKwargs,
 )
-from ._config import AdaptiveConcurrency, Limits, Timeout
+from ._config import AdaptiveConcurrency, Limits, Telemetry, Timeout
 from ._errors import (
     AuthenticationError,
     BadRequestError,
@@ -137,6 +137,7 @@ __all__ = [
     "Stream",
     "StreamError",
     "StructuredOutputError",
+    "Telemetry",
     "Timeout",
     "TimeoutError",
     "Tool",

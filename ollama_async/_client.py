@@ -805,7 +805,7 @@ class AsyncClient:
             shift=shift,
             timeout=timeout,
         )
-        return await run_tool_loop(
+        loop = run_tool_loop(
             chat_round,
             messages,
             tools=tools,
@@ -813,6 +813,25 @@ class AsyncClient:
             raise_tool_errors=raise_tool_errors,
             on_chunk=on_chunk,
         )
+        instruments = self._instruments
+        if instruments is None:
+            return await loop
+        # An invoke_agent span, the parent of each round's chat span and of
+        # each tool's execute_tool span.
+        record = instruments.tool_loop(model, None, self._transport.base_url)
+        tokens = instruments.activate(record)
+        try:
+            result = await loop
+        except asyncio.CancelledError:
+            record.closed_early(cancelled=True)
+            raise
+        except BaseException as exc:
+            record.failed(exc)
+            raise
+        finally:
+            instruments.deactivate(tokens)
+        record.tool_loop_done(result.response, result.rounds)
+        return result
 
     # -- embeddings ------------------------------------------------------------
 
@@ -838,7 +857,7 @@ class AsyncClient:
             keep_alive=_args.keep_alive_arg(keep_alive),
         )
         return await self._call(
-            api.EMBED, _encode(request), timeout, model=request.model
+            api.EMBED, _encode(request), timeout, model=request.model, request=request
         )
 
     async def embeddings(
@@ -858,7 +877,11 @@ class AsyncClient:
             keep_alive=_args.keep_alive_arg(keep_alive),
         )
         return await self._call(
-            api.EMBEDDINGS, _encode(request), timeout, model=request.model
+            api.EMBEDDINGS,
+            _encode(request),
+            timeout,
+            model=request.model,
+            request=request,
         )
 
     # -- pull / push / create --------------------------------------------------

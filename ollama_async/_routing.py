@@ -36,6 +36,7 @@ from ._errors import (
     RemoteProtocolError,
     ServerBusyError,
 )
+from ._telemetry import CURRENT_CALL
 from ._transport import Response, Transport, no_room_timeout, read_body
 
 __all__ = ["HostState", "MultiTransport"]
@@ -81,6 +82,14 @@ def _fastest_recent(
     while window[0][0] < now - _BASELINE_WINDOW:
         window.popleft()
     return window[0][1]
+
+
+def _record_failover(host: HostState, exc: OllamaError) -> None:
+    """Tell the traced call being sent, if any, that ``host`` failed it and
+    another host is tried (or, with none left, the error is raised)."""
+    record = CURRENT_CALL.get()
+    if record is not None:
+        record.failed_over(host.url, exc)
 
 
 class HostState:
@@ -471,6 +480,7 @@ class MultiTransport:
                 last = exc
                 if isinstance(body, AsyncIterable):
                     raise  # an upload cannot be replayed
+                _record_failover(host, exc)
                 continue
             except (*_OVERLOADED, RemoteProtocolError, PoolTimeout) as exc:
                 self.release(host)
@@ -483,6 +493,7 @@ class MultiTransport:
                 if isinstance(exc, RemoteProtocolError):
                     self._mark_down(host)
                 last = exc
+                _record_failover(host, exc)
                 continue
             except BaseException:
                 self.release(host)

@@ -202,6 +202,42 @@ class Instruments:
             kind=self._internal_kind,
         )
 
+    def tool_call(self, name: str, call_id: str | None, arguments: Any) -> Any:
+        """Start an ``execute_tool`` span (a child of the current one, the
+        tool loop's) for one tool the model called; the current span while
+        the tool runs, ended by :meth:`tool_done`."""
+        attributes: dict[str, Any] = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": name,
+            "gen_ai.tool.type": "function",
+        }
+        if call_id:
+            attributes["gen_ai.tool.call.id"] = call_id
+        span = self.tracer.start_span(
+            f"execute_tool {name}", kind=self._internal_kind, attributes=attributes
+        )
+        if self.capture_content and span.is_recording():
+            span.set_attribute("gen_ai.tool.call.arguments", _json(arguments))
+        return span
+
+    def tool_done(self, span: Any, result: Any, error: BaseException | None) -> None:
+        """End a tool's span: ``result`` is what went back to the model,
+        ``error`` what the tool raised (or why it could not run)."""
+        if span.is_recording():
+            if error is not None:
+                span.set_attribute("error.type", _error_type(error))
+                span.set_status(self._trace.StatusCode.ERROR, str(error))
+            elif self.capture_content:
+                span.set_attribute("gen_ai.tool.call.result", str(result))
+        span.end()
+
+    def activate_span(self, span: Any) -> Any:
+        """Make ``span`` current; :meth:`deactivate_span` undoes it."""
+        return self._context.attach(self._trace.set_span_in_context(span))
+
+    def deactivate_span(self, token: Any) -> None:
+        self._context.detach(token)
+
     def activate(self, record: CallRecord) -> tuple[Any, Any]:
         """Make ``record``'s span the current one (so that aiohttp's client
         spans nest under it) and the record the :data:`CURRENT_CALL`."""
@@ -223,6 +259,7 @@ class CallRecord:
         "_metric_attributes",
         "_output",
         "_started",
+        "instruments",
         "operation",
         "recording",
         "span",
@@ -240,6 +277,7 @@ class CallRecord:
         kind: Any,
     ) -> None:
         self._instruments = instruments
+        self.instruments = instruments
         self.operation = operation
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": operation,
@@ -347,6 +385,18 @@ class CallRecord:
     def failed(self, exc: BaseException) -> None:
         """The call raised ``exc``."""
         self._end(_error_type(exc), None, None, exc)
+
+    def tool_loop_done(self, response: Any, rounds: int) -> None:
+        """A tool loop ended with the model's ``response`` after ``rounds``
+        chat requests (their tokens are on their own spans)."""
+        if self.recording:
+            self.span.set_attribute("ollama_async.tool_loop.rounds", rounds)
+        attributes = {
+            k: v
+            for k, v in _response_attributes(response).items()
+            if not k.startswith("gen_ai.usage.")
+        }
+        self._end(None, attributes, response)
 
     def closed_early(self, *, cancelled: bool) -> None:
         """A stream was closed before its final line: by the consumer (a

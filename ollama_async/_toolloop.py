@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, Protocol, TypeVar, overload
 
 import msgspec
@@ -16,6 +17,7 @@ from . import _args
 from ._errors import MaxToolRoundsError, RequestError
 from ._folds import fold_chat
 from ._schema import parse_json
+from ._telemetry import CURRENT_CALL, Instruments
 from ._tooldefs import NOT_FOR_MODEL, ToolSpec, spec
 from .types import ChatResponse, Message, ToolCall
 
@@ -131,6 +133,28 @@ async def _run_one(
     return result
 
 
+async def _run_traced(
+    instruments: Instruments,
+    call: ToolCall,
+    tools: Mapping[str, Callable[..., Any]],
+    *,
+    raise_errors: bool,
+) -> ToolResult:
+    """:func:`_run_one` in an ``execute_tool`` span, current while the tool
+    runs (this runs in a task of its own, so the attach stays in it)."""
+    span = instruments.tool_call(call.function.name, call.id, call.function.arguments)
+    token = instruments.activate_span(span)
+    try:
+        result = await _run_one(call, tools, raise_errors=raise_errors)
+    except BaseException as exc:
+        instruments.tool_done(span, None, exc)
+        raise
+    finally:
+        instruments.deactivate_span(token)
+    instruments.tool_done(span, result.content, result.error)
+    return result
+
+
 # -- the loop ------------------------------------------------------------------
 
 
@@ -227,8 +251,14 @@ async def run_tool_loop(
             break
         # Every call finishes (a thread cannot be cancelled anyway) before a
         # tool's exception propagates with raise_tool_errors.
+        loop_record = CURRENT_CALL.get()  # set when the loop is traced
+        run = (
+            _run_one
+            if loop_record is None
+            else partial(_run_traced, loop_record.instruments)
+        )
         ran = await asyncio.gather(
-            *(_run_one(c, runnable, raise_errors=raise_tool_errors) for c in calls),
+            *(run(c, runnable, raise_errors=raise_tool_errors) for c in calls),
             return_exceptions=True,
         )
         for result in ran:
