@@ -238,9 +238,13 @@ class AsyncClient:
         dangerously_skip_tls_verify: accept any certificate from an
             ``https://`` host. Anyone on the path can then read and change
             the traffic, API key included; use a private CA with ``ssl=``
-            instead. A warning is logged once per client.
+            instead. Warns with :class:`InsecureTLSWarning`.
         retry: when to retry calls that failed before anything reached you
             (see :class:`Retry`); ``None`` never retries.
+        telemetry: OpenTelemetry spans and metrics for each call, named as
+            the GenAI semantic conventions name them (see
+            :class:`Telemetry`); on when ``opentelemetry-api`` is installed.
+            ``False`` imports and measures nothing.
 
     At most one of ``ssl``, ``verify`` and ``dangerously_skip_tls_verify``
     may be given.
