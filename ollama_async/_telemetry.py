@@ -38,10 +38,11 @@ __all__ = [
     "instruments_for",
 ]
 
-SEMCONV_VERSION: Final = "1.43.0"
-"""The release of the semantic conventions followed: the last that holds the
-GenAI conventions (they moved to open-telemetry/semantic-conventions-genai,
-which has made no release yet)."""
+SEMCONV_VERSION: Final = "1.41.0"
+"""The release of the semantic conventions followed: the last in which the
+GenAI conventions were current. Later releases (1.43.0) keep the same names
+but mark them as moved to open-telemetry/semantic-conventions-genai, which
+has made no release yet."""
 PROVIDER: Final = "ollama"
 _SCHEMA_URL: Final = f"https://opentelemetry.io/schemas/{SEMCONV_VERSION}"
 _CAPTURE_ENV: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
