@@ -219,8 +219,9 @@ async def test_progress_bars_on_a_terminal() -> None:
     view.update(ProgressResponse(status="success"))
     drawn = err.getvalue()
     assert "pulling abababababab" in drawn
-    assert "1.00G/1.00G" in drawn  # size, with tqdm's speed next to it
+    assert "1.00GB/1.00GB" in drawn  # bytes with units, speed and ETA next to it
     assert "B/s" in drawn
+    assert "ETA 00:00" in drawn
     assert drawn.rstrip().endswith("success")
 
 
@@ -513,11 +514,12 @@ async def test_interactive_chat_keeps_history(fake_ollama: FakeOllama) -> None:
         {"role": "system", "content": "be terse"},
         {"role": "user", "content": "After clearing"},
     ]
-    assert "Available commands:" in result.out
+    assert "Available Commands:" in result.err  # help on stderr, as ollama's
     assert "Cleared session context" in result.out
     assert "Unknown command '/nope'" in result.out
-    # the model is loaded before the first question (a generate, no prompt)
-    assert fake_ollama.requests[0].path == "/api/generate"
+    # the model is looked up, then loaded before the first question (a
+    # generate, no prompt)
+    assert [r.path for r in fake_ollama.requests[:2]] == ["/api/show", "/api/generate"]
 
 
 async def test_interactive_chat_ends_at_end_of_input(fake_ollama: FakeOllama) -> None:

@@ -97,6 +97,11 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--hidethinking", action="store_true", help="do not print the model's thinking"
     )
+    p.add_argument(
+        "--nowordwrap",
+        action="store_true",
+        help="do not wrap words at the terminal's width",
+    )
     p.add_argument("--keepalive", help="how long the model stays loaded, e.g. 5m")
     p.add_argument(
         "-o",

@@ -16,6 +16,7 @@ from typing import Any
 from ollama_async import (
     AsyncClient,
     ProgressResponse,
+    ShowResponse,
     Stream,
     TransportError,
     __version__,
@@ -97,6 +98,12 @@ async def show(ctx: Context) -> int:
     if args.part:
         ctx.write((getattr(reply, args.part) or "").rstrip("\n"))
         return EXIT_OK
+    show_info(ctx, reply, verbose=args.verbose)
+    return EXIT_OK
+
+
+def show_info(ctx: Context, reply: ShowResponse, *, verbose: bool = False) -> None:
+    """A model's sections, as ``ollama show`` (and ``/show info``) prints them."""
     info = reply.model_info or {}
     details = reply.details
     arch = str(info.get("general.architecture") or (details and details.family) or "")
@@ -122,10 +129,9 @@ async def show(ctx: Context) -> int:
         lines = [line for line in reply.license.splitlines() if line.strip()]
         shown = [(line.strip(),) for line in lines[:2]]
         _section(ctx, "License", shown + ([("...",)] if len(lines) > 2 else []))
-    if args.verbose and info:
+    if verbose and info:
         _section(ctx, "Metadata", [(k, str(v)[:60]) for k, v in sorted(info.items())])
     ctx.write()
-    return EXIT_OK
 
 
 def _section(
@@ -145,10 +151,21 @@ def _section(
 # -- progress (pull, push, create) -------------------------------------------------
 
 
+_BAR_FORMAT = (
+    "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}B/{total_fmt}B {rate_fmt} ETA {remaining}"
+)
+"""A layer's bar: its bytes with units (``815MB/2.02GB``), speed and ETA."""
+
+
 class ProgressView:
-    """Shows a progress stream: a tqdm bar per layer (size, speed) on a
+    """Shows a progress stream: a tqdm bar per layer (bytes, speed, ETA) on a
     terminal; otherwise one line per status and per finished layer; with
-    --json, each line as the server sent it."""
+    --json, each line as the server sent it.
+
+    A bar is never left showing old numbers: it is drawn at once when its
+    layer completes, and closed (drawn one last time) when the next layer
+    starts, when a line without a layer comes, and when the stream ends,
+    however it ends (:meth:`close_bars`)."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -176,16 +193,22 @@ class ProgressView:
     def _bar(self, line: ProgressResponse, digest: str, total: int) -> None:
         bar = self.bars.get(digest)
         if bar is None:
+            self.close_bars()  # the layer before is done, or given up
             bar = self.bars[digest] = self.tqdm(
                 total=total,
                 desc=line.status,
                 unit="B",
                 unit_scale=True,
                 unit_divisor=1000,
+                bar_format=_BAR_FORMAT,
                 file=self.ctx.err,
                 leave=True,
             )
+        elif bar.total != total:  # the server learned the layer's real size
+            bar.total = total
         bar.update(max(0, (line.completed or 0) - bar.n))
+        if bar.n >= total:
+            bar.refresh()  # tqdm skips draws within 0.1 s: show the end now
 
     def _plain(self, line: ProgressResponse, digest: str, total: int) -> None:
         now = time.monotonic()
@@ -208,12 +231,13 @@ class ProgressView:
         self.layers[digest] = (started, shown)
 
     def close_bars(self) -> None:
+        """Close every bar; each draws its last numbers as it closes."""
         for bar in self.bars.values():
             bar.close()
         self.bars.clear()
 
 
-async def _show_progress(ctx: Context, stream: Stream[ProgressResponse]) -> None:
+async def show_progress(ctx: Context, stream: Stream[ProgressResponse]) -> None:
     view = ProgressView(ctx)
     try:
         async with stream:
@@ -226,14 +250,14 @@ async def _show_progress(ctx: Context, stream: Stream[ProgressResponse]) -> None
 async def pull(ctx: Context) -> int:
     async with ctx.client() as client:
         stream = client.pull(ctx.args.model, insecure=ctx.args.insecure, stream=True)
-        await _show_progress(ctx, stream)
+        await show_progress(ctx, stream)
     return EXIT_OK
 
 
 async def push(ctx: Context) -> int:
     async with ctx.client() as client:
         stream = client.push(ctx.args.model, insecure=ctx.args.insecure, stream=True)
-        await _show_progress(ctx, stream)
+        await show_progress(ctx, stream)
     return EXIT_OK
 
 
@@ -349,7 +373,7 @@ async def create(ctx: Context) -> int:
         if "from_" not in kwargs and "files" not in kwargs:
             raise CliError("the Modelfile has no FROM line")
         stream = client.create(args.model, **kwargs, stream=True)
-        await _show_progress(ctx, stream)
+        await show_progress(ctx, stream)
     return EXIT_OK
 
 
