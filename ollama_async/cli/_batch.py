@@ -14,6 +14,7 @@ between N runs that share no state: each takes every N-th non-empty line.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import re
 from collections.abc import Iterator
@@ -260,44 +261,72 @@ async def batch(ctx: Context) -> int:
     if ctx.bars():
         progress = {"desc": "batch", "unit": "prompt", "file": ctx.err}
     ok = failed = 0
-    with contextlib.ExitStack() as files:
-        source, sink = _open(files, ctx, output)
-        items = _items(source, args.model, args.shard, tally)
-        async with (
-            ctx.client(hosts) as client,
-            client.batch(
-                items,
-                _one,
-                concurrency=args.concurrency,
-                progress=progress,
-                total=total,
-            ) as results,
-        ):
-            async for result in results:
-                item_id = result.request[0]
-                if result.ok:
-                    record = result.response
-                    ok += 1
-                elif is_connection_error(result.error):
-                    assert result.error is not None
-                    # No server answered: stop, rerun later. Several hosts
-                    # fail over, so this means none of them answered, though
-                    # the error names only the last one tried.
-                    if len(hosts) > 1:
-                        raise CliError(
-                            f"none of the {len(hosts)} hosts answered; "
-                            f"the last one: {result.error}",
-                            EXIT_CONNECTION,
-                        ) from result.error
-                    raise result.error
-                else:
-                    assert result.error is not None
-                    record = {"id": item_id, "error": describe(result.error)[1]}
-                    failed += 1
-                sink.write(msgspec.json.encode(record).decode() + "\n")
-                sink.flush()  # a line out is a line kept, whatever happens next
+    try:
+        with contextlib.ExitStack() as files:
+            source, sink = _open(files, ctx, output)
+            items = _items(source, args.model, args.shard, tally)
+            async with (
+                ctx.client(hosts) as client,
+                client.batch(
+                    items,
+                    _one,
+                    concurrency=args.concurrency,
+                    progress=progress,
+                    total=total,
+                ) as results,
+            ):
+                async for result in results:
+                    item_id = result.request[0]
+                    if result.ok:
+                        record = result.response
+                        ok += 1
+                    elif is_connection_error(result.error):
+                        assert result.error is not None
+                        # No server answered: stop, rerun later. Several hosts
+                        # fail over, so this means none of them answered, though
+                        # the error names only the last one tried.
+                        if len(hosts) > 1:
+                            raise CliError(
+                                f"none of the {len(hosts)} hosts answered; "
+                                f"the last one: {result.error}",
+                                EXIT_CONNECTION,
+                            ) from result.error
+                        raise result.error
+                    else:
+                        assert result.error is not None
+                        record = {"id": item_id, "error": describe(result.error)[1]}
+                        failed += 1
+                    sink.write(msgspec.json.encode(record).decode() + "\n")
+                    sink.flush()  # a line out is a line kept, whatever happens next
+    except asyncio.CancelledError:  # Ctrl-C or SIGTERM, under main()
+        _report_interrupted(ctx, ok, failed, output)
+        raise
     if not from_file:  # stdin is read once: what it held is known only now
         _report_resume(ctx, tally, output)
     skipped = f", {tally.skipped} skipped" if tally.skipped else ""
-    ctx.note(f"batch: {ok} done, {failed} failed{skipped}")
+    where = ""
+    if failed:
+        where = (
+            f' (their lines in {output} have "error"; a rerun tries them again)'
+            if output is not None
+            else ' (their lines on stdout have "error")'
+        )
+    ctx.note(f"batch: {ok} done, {failed} failed{skipped}{where}")
     return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _report_interrupted(
+    ctx: Context, ok: int, failed: int, output: Path | None
+) -> None:
+    """What an interrupted batch kept, and how to go on."""
+    counts = f"{ok} done, {failed} failed before it stopped"
+    if output is not None:
+        ctx.note(
+            f"batch: interrupted: {counts}; every finished answer is in {output}: "
+            "rerun the same command to resume (the ids there are skipped)"
+        )
+    else:
+        ctx.note(
+            f"batch: interrupted: {counts}; the answers so far are on stdout "
+            "(with -o FILE, a rerun would resume where this one stopped)"
+        )
