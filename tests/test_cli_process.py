@@ -239,7 +239,7 @@ async def test_console_script_serve_fake_help() -> None:
 
 
 @pytest.mark.parametrize("argv", EMULATORS)
-async def test_emulator_on_a_taken_port_exits_2(
+async def test_emulator_on_a_taken_port_exits_1(
     fake_ollama: FakeOllama, argv: list[str]
 ) -> None:
     port = fake_ollama.url.rpartition(":")[2]
@@ -249,9 +249,9 @@ async def test_emulator_on_a_taken_port_exits_2(
         env=_env(None),
     )  # fmt: skip
     out, err = await _finish(process)
-    assert process.returncode == 2
+    assert process.returncode == 1
     assert out == b""
-    assert f"error: cannot listen on 127.0.0.1:{port}: ".encode() in err
+    assert f"error: port {port} is in use on 127.0.0.1 ".encode() in err
     assert err.count(b"\n") == 1  # one line, no traceback
 
 

@@ -28,14 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: 0 once stopped by a signal, 2 for bad options or a taken port."""
+    """Entry point: 0 once stopped by a signal, 1 when it cannot listen (the
+    port is taken), 2 for bad options."""
     parser = build_parser()
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C where signals are not ours
         try:
             asyncio.run(serve(args, sys.stdout, signals=True))
         except ServeError as exc:
-            parser.exit(2, f"{parser.prog}: error: {exc}\n")
+            parser.exit(1, f"{parser.prog}: error: {exc}\n")
     return 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from aiohttp import web
 
@@ -77,6 +77,18 @@ def text_reply(
     )
 
 
+class Framer(Protocol):
+    """Re-frames a native handler's NDJSON lines for another wire format (the
+    OpenAI-compatible routes: server-sent events), as Ollama's middleware wraps
+    the response writer."""
+
+    content_type: str
+
+    def frame(self, line: bytes) -> bytes:
+        """The bytes to send for one NDJSON line (possibly none)."""
+        ...
+
+
 class Exchange:
     """State of one request while a handler serves it."""
 
@@ -95,6 +107,10 @@ class Exchange:
         self.gone = False
         self.resp: web.StreamResponse | None = None
         self.ticket = Ticket()
+        self.framer: Framer | None = None
+        """Set by a route that re-frames the stream (``/v1/...``)."""
+        self.headers: dict[str, str] = {}
+        """Extra headers for a streamed response (CORS)."""
 
     def decode(self, struct: str, fields: dict[str, Any]) -> dict[str, Any]:
         """The JSON body, checked like Go's decoder would; Reject(400) otherwise."""
@@ -138,6 +154,8 @@ class Exchange:
                 elif pace:
                     await asyncio.sleep(pace)
                 assert self.resp is not None
+                if self.framer is not None:
+                    current = self.framer.frame(current)
                 if burst:
                     pending.append(current)
                     size += len(current)
@@ -163,7 +181,10 @@ class Exchange:
                 server._stream_closed()
 
     async def _open(self) -> web.StreamResponse:
-        resp = web.StreamResponse(headers={"Content-Type": NDJSON})
+        content_type = NDJSON if self.framer is None else self.framer.content_type
+        resp = web.StreamResponse(
+            headers={**self.headers, "Content-Type": content_type}
+        )
         resp.enable_chunked_encoding()
         await resp.prepare(self.request)
         self.resp = resp
@@ -182,12 +203,13 @@ class Exchange:
             await asyncio.sleep(fault.stall_for)
         if due(fault.malformed_after):
             resp = self.resp or await self._open()
-            await resp.write(MALFORMED_LINE)
+            await resp.write(self._framed(MALFORMED_LINE))
         if due(fault.error_after):
             if self.resp is None:
                 # Ollama turns an error before the first line into a plain status.
                 return error_reply(500, fault.run_error(), JSON_PLAIN)
-            await self.resp.write(encode({"error": fault.run_error()}) + b"\n")
+            line = encode({"error": fault.run_error()}) + b"\n"
+            await self.resp.write(self._framed(line))
             self.server._stream_completed()
             return self.resp
         if due(fault.disconnect_after):
@@ -197,6 +219,9 @@ class Exchange:
             self.server._stream_aborted()
             return self.resp or web.Response()
         return None
+
+    def _framed(self, line: bytes) -> bytes:
+        return line if self.framer is None else self.framer.frame(line)
 
     def client_gone(self) -> None:
         """Count a disconnect once for this exchange."""

@@ -298,10 +298,64 @@ _MAKERS: Final = {
 }
 
 
-def json_text(format_: Any, rng: random.Random) -> str:
-    """The answer for ``format``: a schema instance, or some object for "json"."""
+# "keys: a, b" / "fields: a and b" (up to the end of the list).
+_KEY_LIST: Final = re.compile(
+    r"\b(?:keys?|fields?|properties)\s*:\s*"
+    r"([A-Za-z_][\w-]*(?:\s*(?:,|\band\b)\s*[A-Za-z_][\w-]*)*)",
+    re.IGNORECASE,
+)
+_QUOTED_KEY: Final = re.compile(r"`([A-Za-z_][\w-]*)`|\"([A-Za-z_][\w-]*)\"")
+_INT_KEY: Final = re.compile(
+    r"(?:^|_)(?:age|count|year|years|number|num|total|quantity|size|population"
+    r"|score|rank|id|index|length|width|height|days|hours|minutes)$",
+    re.IGNORECASE,
+)
+_FLOAT_KEY: Final = re.compile(
+    r"(?:^|_)(?:price|cost|rate|ratio|percent|percentage|amount|temperature"
+    r"|lat|lon|latitude|longitude|confidence|probability|weight)$",
+    re.IGNORECASE,
+)
+_BOOL_KEY: Final = re.compile(
+    r"^(?:is|has|can|should)_|(?:^|_)(?:enabled|valid|ok)$", re.IGNORECASE
+)
+
+
+def json_keys(prompt: str) -> list[str]:
+    """The keys a prompt asks a ``format: "json"`` answer to have.
+
+    ``keys: a, b`` (or ``fields:``/``properties:``, items separated by commas
+    or "and") names them; otherwise every name written in backticks or double
+    quotes does (`` `name` and `age` ``, ``"name" and "age"``), in order,
+    once each. None found: no keys.
+    """
+    listed = _KEY_LIST.search(prompt)
+    if listed:
+        found = re.split(r"\s*(?:,|\band\b)\s*", listed.group(1))
+    else:
+        found = [a or b for a, b in _QUOTED_KEY.findall(prompt)]
+    return list(dict.fromkeys(k for k in found if k))
+
+
+def _value_for(key: str, rng: random.Random) -> Any:
+    """A value whose JSON type the key's name suggests (``age``: an integer,
+    ``price``: a number, ``is_open``: a boolean, anything else: words)."""
+    if _INT_KEY.search(key):
+        return rng.randint(1, 99)
+    if _FLOAT_KEY.search(key):
+        return round(rng.uniform(0.0, 100.0), 2)
+    if _BOOL_KEY.search(key):
+        return rng.random() < 0.5
+    return "".join(words(rng, rng.randint(1, 3))).rstrip(".")
+
+
+def json_text(format_: Any, rng: random.Random, prompt: str = "") -> str:
+    """The answer for ``format``: a schema instance; for "json", an object with
+    the keys ``prompt`` asks for (`json_keys`), else ``answer`` and
+    ``confidence``."""
     if isinstance(format_, dict):
         value = from_schema(format_, rng)
+    elif keys := json_keys(prompt):
+        value = {key: _value_for(key, rng) for key in keys}
     else:
         value = {"answer": "".join(words(rng, 6)).strip(), "confidence": 0.87}
     return json.dumps(value, ensure_ascii=False)
@@ -313,6 +367,23 @@ def json_text(format_: Any, rng: random.Random) -> str:
 def call_id(rng: random.Random) -> str:
     """Ollama's chat tool-call id: ``call_`` + 8 of ``[a-z0-9]``."""
     return "call_" + "".join(rng.choice(_ALNUM) for _ in range(8))
+
+
+def pick_tool(tools: list[Any], prompt: str) -> Any:
+    """The tool ``prompt`` names (its name, or its name with ``_``/``-`` read
+    as spaces, in any case; the earliest mentioned wins), else the first."""
+    text = prompt.lower()
+    best: tuple[int, int] | None = None
+    for index, tool in enumerate(tools):
+        function = tool.get("function", {}) if isinstance(tool, dict) else {}
+        name = str(function.get("name") or "").lower() if function else ""
+        if not name:
+            continue
+        spaced = re.sub(r"[_-]+", " ", name)
+        places = [p for p in (text.find(name), text.find(spaced)) if p >= 0]
+        if places and (best is None or min(places) < best[0]):
+            best = (min(places), index)
+    return tools[best[1] if best else 0]
 
 
 def default_tool_call(tool: Any, rng: random.Random) -> dict[str, Any]:

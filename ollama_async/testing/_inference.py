@@ -242,7 +242,9 @@ async def _generate(
                 messages += len(model.messages)
             raise _no_vision(data, native=native, rendered=messages > 1)
         seed = [prompt, data.get("suffix"), data.get("system"), fmt, think, raw]
-        plan = make_plan(ex, model, seed, think=think, fmt=fmt, options=options)
+        plan = make_plan(
+            ex, model, seed, think=think, fmt=fmt, options=options, prompt=prompt
+        )
         plan.load_ns = load_ns
         plan.queued_ns = ex.ticket.queued_ns
         plan.prompt_tokens = gen.count_tokens(
@@ -464,7 +466,14 @@ async def _chat(
         calls = _tool_calls(ex, model, tools, messages) if tools else None
         seed = [messages, fmt, think, tools]
         plan = make_plan(
-            ex, model, seed, think=think, fmt=fmt, options=options, calls=calls
+            ex,
+            model,
+            seed,
+            think=think,
+            fmt=fmt,
+            options=options,
+            calls=calls,
+            prompt=_last_user_text(messages),
         )
         plan.load_ns = load_ns
         plan.queued_ns = ex.ticket.queued_ns
@@ -494,7 +503,16 @@ def _tool_calls(
     if model.tool_calls is not None:
         return model.tool_calls
     rng = gen.rng_for("tools", model.key, msgspec.json.encode(messages))
-    return [gen.default_tool_call(tools[0], rng)]
+    tool = gen.pick_tool(tools, _last_user_text(messages))
+    return [gen.default_tool_call(tool, rng)]
+
+
+def _last_user_text(messages: list[dict[str, Any]]) -> str:
+    """What the user said last (the content of the last user message)."""
+    for message in reversed(messages):
+        if str(message.get("role", "")).lower() == "user":
+            return str(message.get("content") or "")
+    return ""
 
 
 async def _chat_reply(

@@ -140,20 +140,6 @@ async def root(ex: Exchange) -> web.StreamResponse:
     )
 
 
-async def v1_models(ex: Exchange) -> web.StreamResponse:
-    """``GET /v1/models`` (the OpenAI-compatible list, minimal)."""
-    data = [
-        {
-            "id": m.name,
-            "object": "model",
-            "created": int(m.modified_at.timestamp()) if m.modified_at else 0,
-            "owned_by": "library",
-        }
-        for m in ex.server.models.values()
-    ]
-    return json_reply({"object": "list", "data": data})
-
-
 async def show(ex: Exchange) -> web.StreamResponse:
     """``POST /api/show``."""
     data = ex.decode(
@@ -258,12 +244,12 @@ def _pull_lines(ex: Exchange, parsed: Name, *, final: bool = True) -> Iterator[b
             yield _progress(status, digest, size, int(size * fraction))
     yield _line({"status": "verifying sha256 digest"})
     yield _line({"status": "writing manifest"})
-    if installed is None:
-        server.models.add(
-            source
-            if source.name == parsed.display
-            else replace(source, name=parsed.display)
-        )
+    # Ollama writes the manifest on every pull: its mtime is the model's
+    # modified_at, so a model pulled now (even again) shows as modified now.
+    name = source.name if installed else parsed.display
+    server.models.add(
+        replace(source, name=name, modified_at=datetime.now().astimezone())
+    )
     if final:
         yield _line({"status": "success"})
 
@@ -631,5 +617,4 @@ ROUTES: Final[dict[str, dict[str, Handler]]] = {
     "/api/create": {"POST": create},
     "/api/copy": {"POST": copy},
     "/api/delete": {"DELETE": delete},
-    "/v1/models": {"GET": v1_models},
 }

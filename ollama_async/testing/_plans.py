@@ -72,7 +72,10 @@ def make_plan(
     fmt: Any,
     options: dict[str, Any],
     calls: list[dict[str, Any]] | None = None,
+    prompt: str = "",
 ) -> Plan:
+    """The answer to a request; ``prompt``: what the user said last (which
+    keys a ``format: "json"`` object gets)."""
     server = ex.server
     rng = gen.rng_for(model.key, msgspec.json.encode(seed), options.get("seed"))
     thinking: list[str] = []
@@ -83,7 +86,7 @@ def make_plan(
     if calls is not None:
         content: list[str] = []
     elif fmt is not None:
-        content = gen.split_json(gen.json_text(fmt, rng))
+        content = gen.split_json(gen.json_text(fmt, rng, prompt))
     elif reply is not None:
         content = gen.split_text(reply)
     else:

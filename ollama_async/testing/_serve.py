@@ -6,7 +6,8 @@ The one implementation behind ``python -m ollama_async.testing`` and
 emulator from the parsed arguments, prints ``FakeOllama listening on URL``
 once bound (so a parent reading stdout learns the port ``--port 0`` picked),
 serves until SIGINT or SIGTERM, and prints ``FakeOllama stopped after N
-requests``.
+requests`` (with ``--stats``, then ``FakeOllama stats {...}``: the counters of
+``GET /_fake/stats`` as one JSON object).
 
 Imports only the standard library and this package's own modules; the server
 (and so aiohttp) only when :func:`serve` runs, so that a parser is cheap.
@@ -17,6 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
+import json
 import math
 import signal
 from typing import TextIO
@@ -25,7 +28,8 @@ from ._faults import Fault, parse_fault_header
 
 
 class ServeError(Exception):
-    """The emulator could not start (the port is taken); a one-line message."""
+    """The emulator could not start (the port is taken); a one-line message.
+    Both command lines print it as ``error: ...`` and exit with status 1."""
 
 
 def _count(text: str) -> int:
@@ -166,6 +170,12 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="seed for probability faults (default: 0)",
     )
+    group.add_argument(
+        "--stats",
+        action="store_true",
+        help="print the counters on exit, as one JSON object (they are also "
+        "served at GET /_fake/stats)",
+    )
 
 
 async def serve(args: argparse.Namespace, out: TextIO, *, signals: bool) -> None:
@@ -205,10 +215,7 @@ async def serve(args: argparse.Namespace, out: TextIO, *, signals: bool) -> None
         try:
             await server.start()
         except OSError as exc:
-            where = f"{args.bind}:{args.port}"
-            raise ServeError(
-                f"cannot listen on {where}: {exc.strerror or exc}"
-            ) from None
+            raise ServeError(_listen_error(args.bind, args.port, exc)) from None
         try:
             out.write(f"FakeOllama listening on {server.url}\n")
             out.flush()
@@ -219,4 +226,16 @@ async def serve(args: argparse.Namespace, out: TextIO, *, signals: bool) -> None
         for sig in handled:
             loop.remove_signal_handler(sig)
     out.write(f"FakeOllama stopped after {len(server.requests)} requests\n")
+    if getattr(args, "stats", False):
+        out.write(f"FakeOllama stats {json.dumps(server.stats())}\n")
     out.flush()
+
+
+def _listen_error(bind: str, port: int, exc: OSError) -> str:
+    """One line saying why the emulator cannot listen at ``bind:port``."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} is in use on {bind} (is Ollama or another emulator "
+            "running? pick another with --port, or --port 0 for a free one)"
+        )
+    return f"cannot listen on {bind}:{port}: {exc.strerror or exc}"

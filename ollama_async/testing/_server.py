@@ -22,8 +22,15 @@ from typing import Any, Final
 from aiohttp import web
 from multidict import CIMultiDictProxy, MultiMapping
 
-from . import _account, _inference, _management, _web
-from ._exchange import Exchange, Handler, Reject, error_reply, text_reply
+from . import _account, _cors, _inference, _management, _openai, _web
+from ._exchange import (
+    Exchange,
+    Handler,
+    Reject,
+    error_reply,
+    json_reply,
+    text_reply,
+)
 from ._faults import BUSY_MESSAGE, FAULT_HEADER, Fault, FaultBook, parse_fault_header
 from ._hosts import is_local_host, is_loopback_bind
 from ._registry import (
@@ -43,19 +50,24 @@ _ROUTES: Final[dict[str, dict[str, Handler]]] = {
     **_management.ROUTES,
     **_account.ROUTES,
     **_web.ROUTES,
+    **_openai.ROUTES,
 }
 _BLOBS: Final = "/api/blobs/"
 # Routes with one path parameter (Gin's ``/api/blobs/:digest``): prefix -> methods.
 _PARAM_ROUTES: Final[dict[str, dict[str, Handler]]] = {
     _BLOBS: _management.BLOB_ROUTES,
     _account.USER_KEYS: _account.KEY_ROUTES,
+    _openai.MODEL_PREFIX: _openai.MODEL_ROUTES,
 }
 # Gin lists a 405's Allow methods in the order their trees were first
 # registered; Ollama's first routes are HEAD /, GET /, POST, DELETE.
 _ALLOW_ORDER: Final = {"HEAD": 0, "GET": 1, "POST": 2, "DELETE": 3}
 _QUEUED: Final = frozenset(
-    {"/api/generate", "/api/chat", "/api/embed", "/api/embeddings"}
+    {"/api/generate", "/api/chat", "/api/embed", "/api/embeddings"} | _openai.QUEUED
 )
+STATS_PATH: Final = "/_fake/stats"
+"""``GET``: the counters as JSON (`FakeOllama.stats`), for other processes.
+Under a prefix Ollama never uses; not recorded in `FakeOllama.requests`."""
 
 
 @dataclass
@@ -308,6 +320,21 @@ class FakeOllama:
         self.busy_rejections = 0
         self._slots.peak = self._slots.running
 
+    def stats(self) -> dict[str, Any]:
+        """The counters, as ``GET /_fake/stats`` and ``--stats`` report them."""
+        return {
+            "requests": len(self.requests),
+            "active_streams": self.active_streams,
+            "completed_streams": self.completed_streams,
+            "disconnects": self.disconnects,
+            "aborted_streams": self.aborted_streams,
+            "busy_rejections": self.busy_rejections,
+            "running": self.running,
+            "queued": self.queued,
+            "peak_running": self.peak_running,
+            "loaded_models": self.loaded_models,
+        }
+
     @property
     def running(self) -> int:
         """Generate/chat/embed requests running now (holding a slot)."""
@@ -478,24 +505,38 @@ class FakeOllama:
         self._tasks.add(task)
         exchange: Exchange | None = None
         try:
+            if request.path == STATS_PATH and request.method == "GET":
+                return json_reply(self.stats())
             is_blob_post = request.method == "POST" and request.path.startswith(_BLOBS)
             body = b"" if is_blob_post else await request.read()
             record = RecordedRequest(
                 request.method, request.path, request.headers, request.query, body
             )
             self.requests.append(record)
+            # Ollama's first middleware is CORS, then the host check.
+            origin = request.headers.get("Origin")
+            cors: dict[str, str] = {}
+            if origin and _cors.is_cross_origin(origin, request.host):
+                if not _cors.allowed(origin):
+                    return web.Response(status=403)
+                if request.method == "OPTIONS":
+                    return web.Response(
+                        status=204, headers=_cors.preflight_headers(origin)
+                    )
+                cors = _cors.response_headers(origin)
             if self._check_host and not is_local_host(request.headers.get("Host")):
                 # As Ollama on loopback: a DNS-rebinding guard, empty body.
-                return web.Response(status=403)
+                return _with(web.Response(status=403), cors)
             handler = self._route(request)
             if isinstance(handler, web.StreamResponse):
-                return handler
+                return _with(handler, cors)
             exchange = Exchange(self, request, body, None)
+            exchange.headers = cors
             response = await self._serve(exchange, handler)
             if is_blob_post and exchange.body:
                 # Blob bodies are read by the handler, only when Ollama would.
                 record.body = exchange.body
-            return response
+            return _with(response, cors)
         except asyncio.CancelledError:
             # aiohttp cancels the handler when the peer disconnects; stop() too.
             if not self._stopping:
@@ -558,9 +599,12 @@ class FakeOllama:
                 headers = {}
                 if fault.retry_after is not None:
                     headers["Retry-After"] = f"{fault.retry_after:g}"
-                return error_reply(
+                reply = error_reply(
                     fault.status, fault.status_message(), headers=headers
                 )
+                if path in _openai.ROUTES or path.startswith(_openai.MODEL_PREFIX):
+                    return _openai.as_openai_error(reply)
+                return reply
             try:
                 return await handler(exchange)
             except Reject as reject:
@@ -568,6 +612,14 @@ class FakeOllama:
         finally:
             self._inflight -= queued
             self._slots.give_back(exchange.ticket, self.num_parallel)
+
+
+def _with(response: web.StreamResponse, headers: dict[str, str]) -> web.StreamResponse:
+    """``response`` with ``headers`` added, unless it is already sent (a
+    stream, which got them from its `Exchange`)."""
+    if headers and not response.prepared:
+        response.headers.update(headers)
+    return response
 
 
 def _methods(path: str) -> dict[str, Handler] | None:

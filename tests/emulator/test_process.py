@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -12,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 
 async def test_python_m_prints_the_url_and_serves(http: aiohttp.ClientSession):
@@ -204,3 +206,43 @@ def test_python_m_rejects_a_bad_fault():
     )
     assert result.returncode == 2
     assert "invalid fault 'nope=1'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["-m", "ollama_async", "serve-fake"], ["-m", "ollama_async.testing"]],
+    ids=["ollama-async serve-fake", "python -m ollama_async.testing"],
+)
+async def test_stats_served_and_printed_on_exit(
+    http: aiohttp.ClientSession, argv: list[str]
+):
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *argv,
+        "--port",
+        "0",
+        "--response-tokens",
+        "3",
+        "--stats",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        url = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode().split()[-1]
+        body = {"model": "llama3.2", "prompt": "x"}
+        async with http.post(url + "/api/generate", json=body) as resp:
+            await resp.read()
+        async with http.get(url + "/_fake/stats") as resp:
+            live = await resp.json()
+        assert live["requests"] == 1
+        assert live["completed_streams"] == 1
+        assert live["active_streams"] == live["disconnects"] == 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 20)
+    assert code == 0
+    assert proc.stdout is not None
+    stopped, stats = (await proc.stdout.read()).decode().splitlines()
+    assert stopped == "FakeOllama stopped after 1 requests"
+    assert stats.startswith("FakeOllama stats {")
+    assert json.loads(stats.removeprefix("FakeOllama stats ")) == live
