@@ -713,9 +713,9 @@ async def test_serve_fake_in_process() -> None:
 async def test_serve_fake_port_taken(fake_ollama: FakeOllama) -> None:
     port = fake_ollama.url.rpartition(":")[2]
     result = await cli("serve-fake", "--port", port)
-    assert result.code == EXIT_USAGE
+    assert result.code == EXIT_SERVER
     assert result.err.startswith(
-        f"ollama-async: error: cannot listen on 127.0.0.1:{port}: "
+        f"ollama-async: error: port {port} is in use on 127.0.0.1 "
     )
     assert result.err.count("\n") == 1  # one line, no traceback
 

@@ -16,7 +16,7 @@ import msgspec
 from ollama_async import AsyncClient, OllamaError, Retry, StructuredOutputError, Timeout
 from ollama_async.testing import ServeError, serve
 
-from ._context import EXIT_OK, CliError, Context
+from ._context import EXIT_OK, EXIT_SERVER, CliError, Context
 from ._models import ProgressView
 
 
@@ -26,7 +26,7 @@ async def serve_fake(ctx: Context) -> int:
     try:
         await serve(ctx.args, ctx.out, signals=ctx.signals)
     except ServeError as exc:  # the port is taken
-        raise CliError(str(exc)) from None
+        raise CliError(str(exc), EXIT_SERVER) from None
     return EXIT_OK
 
 
