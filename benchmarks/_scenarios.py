@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 
 
@@ -157,7 +158,19 @@ CLIENTS: dict[str, Client] = {
     c.name: c
     for c in [
         Client(REFERENCE, "aiohttp_plain", note="the reference: a bare session loop"),
-        Client("ollama_async", "ollama_async_client"),
+        Client(
+            "ollama_async", "ollama_async_client",
+            note="telemetry on by default: OpenTelemetry API, no SDK (no-op spans)",
+        ),
+        Client(
+            "ollama_async-otel-off", "ollama_async_client",
+            kwargs=(("telemetry", "off"),), note="telemetry=False",
+        ),
+        Client(
+            "ollama_async+otel", "ollama_async_client",
+            kwargs=(("telemetry", "sdk"),),
+            note="OpenTelemetry SDK: batch spans + metrics, exported to /dev/null",
+        ),
         Client(
             "official", "official", pooled=False, note="ollama 0.6.3, default pool"
         ),
@@ -175,3 +188,12 @@ CLIENTS: dict[str, Client] = {
 }  # fmt: skip
 
 UVLOOP_REFERENCE = "aiohttp+msgspec+uvloop"
+
+BASE_TREE_ENV = "BENCH_BASE_TREE"
+"""A checkout of an older commit: when set, `ollama_async@base` runs the same
+adapter as `ollama_async` over that tree's package, in the same rounds."""
+BASE = "ollama_async@base"
+if os.environ.get(BASE_TREE_ENV):
+    CLIENTS[BASE] = Client(
+        BASE, "ollama_async_base", note=f"ollama_async from {os.environ[BASE_TREE_ENV]}"
+    )
