@@ -19,7 +19,7 @@ import os
 import re
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, TypeAlias
+from typing import Annotated, Any, NoReturn, TypeAlias
 
 import msgspec
 
@@ -77,6 +77,7 @@ __all__ = [
     "think_arg",
     "tools_arg",
     "unencodable",
+    "unexpected_keywords",
     "web_authorization",
 ]
 
@@ -910,6 +911,20 @@ def path_arg(name: str, value: Any) -> Path:
     if isinstance(value, os.PathLike):
         return Path(value)
     raise RequestError(f"{name} must be a str or a path, got {type(value).__name__}")
+
+
+def unexpected_keywords(method: str, given: Mapping[str, Any]) -> NoReturn:
+    """Python's TypeError for keywords ``method`` does not take, with a hint
+    when they are model options passed at the top level (``temperature=``)."""
+    names = ", ".join(map(repr, given))
+    plural = "s" if len(given) > 1 else ""
+    message = f"{method}() got unexpected keyword argument{plural} {names}"
+    options = {k: v for k, v in given.items() if k in Options.__struct_fields__}
+    if options:
+        which = ", ".join(options)
+        what = "is a model option" if len(options) == 1 else "are model options"
+        message += f"; {which} {what}: pass options={options!r}"
+    raise TypeError(message)
 
 
 def flag(name: str, value: Any) -> bool:

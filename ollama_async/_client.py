@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import difflib
 import enum
+import re
 import ssl as _ssl
 from collections.abc import (
     AsyncIterator,
@@ -45,15 +47,22 @@ from . import _endpoints as api
 from ._batch import Batch, Items, run_batch
 from ._config import Limits, Telemetry, Timeout, host_source, resolve_host
 from ._endpoints import Endpoint
-from ._errors import BadRequestError, DecodeError, NotFoundError, RequestError
+from ._errors import (
+    BadRequestError,
+    DecodeError,
+    NotFoundError,
+    OllamaError,
+    RequestError,
+)
 from ._lines import DEFAULT_MAX_LINE_SIZE
 from ._retry import Retry, call_with_retries
-from ._stream import Stream, raise_for_line
+from ._stream import Call, Stream, raise_for_line
 from ._telemetry import CallRecord, Instruments, instruments_for
 from ._tls import TlsOptions, VerifyArg
 from ._toolloop import ChunkCallback, ToolLoopResult, run_tool_loop
 from ._transport import (
     BaseTransport,
+    Response,
     Session,
     Transport,
     default_headers,
@@ -117,6 +126,9 @@ _BLOB_PIECE: Final = 1024 * 1024
 _NO_GENERATE: Final = "does not support generate"
 
 _encode = msgspec.json.Encoder().encode
+# Ollama's "model not found" texts: "model 'x' not found" (and, older,
+# 'model "x" not found, try pulling it first').
+_MISSING_MODEL: Final = re.compile(r"""model ['"](.+?)['"] not found""")
 
 
 class _UseClientDefault(enum.Enum):
@@ -463,7 +475,7 @@ class AsyncClient:
         model: str = getattr(request, "model", "")
         if stream:
             return self._stream(endpoint, body, timeout, model=model, request=request)
-        return self._call(endpoint, body, timeout, model=model, request=request)
+        return Call(self._call(endpoint, body, timeout, model=model, request=request))
 
     async def _call(
         self,
@@ -479,13 +491,23 @@ class AsyncClient:
         traced when telemetry is on (``request`` names its parameters)."""
         instruments = self._instruments
         if instruments is None:
-            return await self._call_once(endpoint, body, timeout, model, path, None)
+            try:
+                return await self._call_once(endpoint, body, timeout, model, path, None)
+            except NotFoundError as exc:
+                if endpoint.loads_model:
+                    await self._explain_missing_model(exc)
+                raise
         record = instruments.call(
             endpoint.path, model, request, self._transport.base_url
         )
         tokens = instruments.activate(record)
         try:
             result = await self._call_once(endpoint, body, timeout, model, path, record)
+        except NotFoundError as exc:
+            if endpoint.loads_model:
+                await self._explain_missing_model(exc)
+            record.failed(exc)
+            raise
         except asyncio.CancelledError:
             record.closed_early(cancelled=True)
             raise
@@ -496,6 +518,31 @@ class AsyncClient:
             instruments.deactivate(tokens)
         record.succeeded(result)
         return result
+
+    async def _explain_missing_model(self, exc: NotFoundError) -> None:
+        """Give a "model not found" error a hint: how to pull the model, and
+        the installed models whose names are closest (one ``/api/tags``
+        request, skipped if that fails)."""
+        found = _MISSING_MODEL.search(exc.error)
+        if found is None or exc.hint is not None:
+            return
+        name = found.group(1)
+        hint = f"pull it first: `ollama pull {name}` or `await client.pull({name!r})`"
+        try:
+            installed = await self._call_once(
+                api.LIST, None, Timeout(connect=2.0, first_byte=2.0), "", None, None
+            )
+        except OllamaError:
+            installed = None
+        if installed is not None:
+            names = [m.model for m in installed.models if m.model]
+            short = [n.removesuffix(":latest") for n in names]
+            close = difflib.get_close_matches(name, short, n=3, cutoff=0.5)
+            if close:
+                hint += "; installed models with close names: " + ", ".join(close)
+            elif not names:
+                hint += "; no models are installed on this server"
+        exc.hint = hint
 
     async def _call_once(
         self,
@@ -567,15 +614,18 @@ class AsyncClient:
             model=model,
             loads_model=endpoint.loads_model,
         )
+        open_response = partial(
+            call_with_retries,
+            self._retry,
+            send,
+            idempotent=endpoint.idempotent,
+            what=f"{endpoint.method} {endpoint.path}",
+        )
+        if endpoint.loads_model:
+            open_response = partial(self._open_explained, open_response)
         return Stream(
             # Retries happen only while opening: once a chunk is out, never.
-            partial(
-                call_with_retries,
-                self._retry,
-                send,
-                idempotent=endpoint.idempotent,
-                what=f"{endpoint.method} {endpoint.path}",
-            ),
+            open_response,
             decode=endpoint.decode,
             is_final=endpoint.is_final,
             fold=endpoint.fold,
@@ -592,6 +642,16 @@ class AsyncClient:
                 transport.base_url,
             ),
         )
+
+    async def _open_explained(
+        self, open_response: Callable[[], Awaitable[Response]]
+    ) -> Response:
+        """Open a stream; a "model not found" gets its hint."""
+        try:
+            return await open_response()
+        except NotFoundError as exc:
+            await self._explain_missing_model(exc)
+            raise
 
     # -- generate / chat -------------------------------------------------------
 
@@ -649,6 +709,7 @@ class AsyncClient:
         height: int | None = None,
         steps: int | None = None,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        **unexpected: Any,
     ) -> Coroutine[Any, Any, GenerateResponse] | Stream[GenerateResponse]:
         """Generate a completion for ``prompt``.
 
@@ -658,6 +719,8 @@ class AsyncClient:
         ``keep_alive=0`` to unload it. The keyword arguments are those of
         :class:`GenerateKwargs`.
         """
+        if unexpected:
+            _args.unexpected_keywords("generate", unexpected)
         request = GenerateRequest(
             model=_args.model_arg(model),
             stream=_args.bool_arg("stream", stream) is True,
@@ -726,6 +789,7 @@ class AsyncClient:
         truncate: bool | None = None,
         shift: bool | None = None,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        **unexpected: Any,
     ) -> Coroutine[Any, Any, ChatResponse] | Stream[ChatResponse]:
         """Answer a conversation.
 
@@ -736,6 +800,8 @@ class AsyncClient:
         ``keep_alive=0`` to unload it. The keyword arguments are those of
         :class:`ChatKwargs`.
         """
+        if unexpected:
+            _args.unexpected_keywords("chat", unexpected)
         request = ChatRequest(
             model=_args.model_arg(model),
             stream=_args.bool_arg("stream", stream) is True,
@@ -1443,8 +1509,14 @@ def client_settings(
         _args.check_str("verify", tls.verify)
     _args.positive_int("max_line_size", max_line_size)
     _args.positive_int("max_body_size", max_body_size)
+    try:
+        base_url = resolve_host(host)
+    except RequestError as exc:
+        if host is None:
+            raise  # it names OLLAMA_HOST already
+        raise RequestError(f"{exc} (from the host argument)") from None
     return ClientSettings(
-        base_url=resolve_host(host),
+        base_url=base_url,
         source=host_source(host),
         headers=default_headers(headers, auth),
         timeout=Timeout.of(timeout),

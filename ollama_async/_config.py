@@ -29,6 +29,9 @@ _DEFAULT_PORT = 11434
 _SCHEME_PORTS = {"http": 80, "https": 443}
 # A DNS name or IPv4 address: letters, digits, dots, hyphens, underscores.
 _HOSTNAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?")
+# "http//host", "http:/host", "http:host": a scheme that lost part of its
+# "://". Go's envconfig would read "http" as the host name; refused instead.
+_BROKEN_SCHEME = re.compile(r"(?i)(https?)(//|:/(?!/)|:(?![/\d]))")
 # Path prefix characters that cannot change the request's target.
 _PATH = re.compile(r"(?:/[A-Za-z0-9._~!$&'()*+,;=:@%-]*)*")
 
@@ -171,6 +174,13 @@ def _resolve(host: object) -> str:
             raise RequestError(f"unsupported scheme {scheme!r} in host {original!r}")
         default_port = _SCHEME_PORTS[scheme]
     else:
+        broken = _BROKEN_SCHEME.match(host)
+        if broken:
+            fixed = f"{broken.group(1).lower()}://{host[broken.end() :]}"
+            raise RequestError(
+                f"malformed host {original!r}: the scheme must be followed by "
+                f"'://' (did you mean {fixed!r}?)"
+            )
         scheme, rest, default_port = "http", host, _DEFAULT_PORT
 
     hostport, slash, path = rest.partition("/")

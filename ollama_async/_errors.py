@@ -166,6 +166,10 @@ class ResponseError(OllamaError):
     official client).
     """
 
+    hint: str | None = None
+    """What to do about it, when the client can tell (how to pull a missing
+    model, a host that should not end in ``/api``); shown after the message."""
+
     def __init__(self, error: str, status_code: int = -1) -> None:
         error = _error_message(error)
         super().__init__(error)
@@ -173,9 +177,10 @@ class ResponseError(OllamaError):
         self.status_code = status_code
 
     def __str__(self) -> str:
-        if self.status_code == -1:
-            return self.error
-        return f"{self.error} (status code: {self.status_code})"
+        text = self.error
+        if self.status_code != -1:
+            text = f"{text} (status code: {self.status_code})"
+        return text if self.hint is None else f"{text}; {self.hint}"
 
 
 class StatusError(ResponseError):
@@ -263,7 +268,26 @@ class TransportError(OllamaError):
 
 
 class ConnectError(TransportError, ConnectionError):
-    """Could not connect to the server."""
+    """Could not connect to the server.
+
+    ``.refused`` says nothing listened at the address (connection refused)
+    and ``.loopback`` that the address is this machine's: a local server that
+    is not running, which waiting does not fix unless it is starting
+    (:attr:`Retry.wait_for_local_server`). ``.retryable`` is False when no
+    retry can help (a TLS mismatch, an untrusted certificate).
+    """
+
+    def __init__(
+        self,
+        *args: object,
+        refused: bool = False,
+        loopback: bool = False,
+        retryable: bool = True,
+    ) -> None:
+        super().__init__(*args)
+        self.refused = refused
+        self.loopback = loopback
+        self.retryable = retryable
 
 
 class RemoteProtocolError(TransportError):

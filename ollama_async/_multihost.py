@@ -47,6 +47,13 @@ class _FleetSettings(ClientSettings):
     concurrency: AdaptiveConcurrency | int | None
 
 
+def _host_at(index: int, host: str) -> str:
+    try:
+        return resolve_host(host)
+    except RequestError as exc:
+        raise RequestError(f"{exc} (from hosts[{index}])") from None
+
+
 class MultiHostClient(AsyncClient):
     """An :class:`AsyncClient` over several Ollama servers::
 
@@ -107,7 +114,7 @@ class MultiHostClient(AsyncClient):
     ) -> None:
         if isinstance(hosts, str) or not isinstance(hosts, Sequence) or not hosts:
             raise RequestError("hosts must be a non-empty list of base URLs")
-        urls = tuple(dict.fromkeys(resolve_host(h) for h in hosts))
+        urls = tuple(dict.fromkeys(_host_at(i, h) for i, h in enumerate(hosts)))
         _args.instance_of(
             "concurrency", concurrency, (AdaptiveConcurrency, int, type(None))
         )

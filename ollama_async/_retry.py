@@ -60,6 +60,12 @@ class Retry:
     retry_broken_responses: bool = True
     """Also retry idempotent calls whose connection broke before a response
     was complete (e.g. a server restarted mid-answer)."""
+    wait_for_local_server: bool = False
+    """Also retry a refused connection to this machine (``localhost``,
+    ``127.0.0.1``, ``::1``). Off, a local server that is not running fails at
+    once; on, the tries and their backoff are how long a server that is
+    starting is waited for: ``Retry(attempts=20, backoff=0.25,
+    max_backoff=1.0, wait_for_local_server=True)`` waits up to about 15 s."""
 
     def __post_init__(self) -> None:
         _args.positive_int("attempts", self.attempts)
@@ -86,6 +92,12 @@ class Retry:
     def should_retry(self, exc: BaseException, *, idempotent: bool) -> bool:
         """Whether ``exc`` (raised before anything reached the caller) is worth
         another try for a call of this kind."""
+        if isinstance(exc, ConnectError):
+            if not exc.retryable:
+                return False  # a TLS mismatch or an untrusted certificate
+            if exc.refused and exc.loopback:
+                return self.wait_for_local_server
+            return True
         if isinstance(exc, _NOT_SENT):
             return True
         if not idempotent:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from types import TracebackType
 from typing import Any, Generic, NoReturn, Protocol, Self, TypeVar
 
@@ -30,7 +30,7 @@ from ._errors import (
 from ._lines import LineSplitter
 from ._telemetry import CallRecord, Instruments
 
-__all__ = ["Stream", "raise_for_line"]
+__all__ = ["Call", "Stream", "raise_for_line"]
 
 T = TypeVar("T")
 
@@ -63,6 +63,41 @@ class _Response(Protocol):
     def base_url(self) -> str: ...
 
 
+class Call(Coroutine[Any, Any, T]):
+    """What a call made with ``stream=False`` returns: its coroutine, as a
+    coroutine (``await``, ``asyncio.create_task`` and ``gather`` take it),
+    that says what to do when it is iterated by mistake."""
+
+    __slots__ = ("_coroutine",)
+
+    def __init__(self, coroutine: Coroutine[Any, Any, T]) -> None:
+        self._coroutine = coroutine
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._coroutine.__await__()
+
+    def send(self, value: Any) -> Any:
+        return self._coroutine.send(value)
+
+    def throw(self, *args: Any) -> Any:
+        return self._coroutine.throw(*args)
+
+    def close(self) -> None:
+        self._coroutine.close()
+
+    def __aiter__(self) -> NoReturn:
+        self._coroutine.close()  # never sent: no "never awaited" warning
+        raise UsageError(
+            "this call was made with stream=False, so it returns one whole "
+            "response to await, not chunks: pass stream=True to iterate over "
+            "the answer as it comes, or `await` it"
+        )
+
+    def __repr__(self) -> str:
+        name = getattr(self._coroutine, "__qualname__", "call")
+        return f"<Call {name}>"
+
+
 async def _never_again() -> Any:
     raise UsageError("this stream was opened already")
 
@@ -86,6 +121,7 @@ class Stream(Generic[T]):
 
     __slots__ = (
         "__weakref__",
+        "_awaited",
         "_closed",
         "_decode",
         "_eof",
@@ -126,6 +162,7 @@ class Stream(Generic[T]):
         self._lines = _EMPTY
         self._index = 0
         self._iterated = False
+        self._awaited = False
         self._final_seen = False
         self._eof = False
         self._closed = False
@@ -184,6 +221,13 @@ class Stream(Generic[T]):
         return response
 
     async def _opened(self) -> Self:
+        if self._awaited:
+            raise UsageError(
+                "this stream was awaited already (awaiting opens it and returns "
+                "it): iterate it with `async for part in stream`, or get the "
+                "whole answer with `await stream.collect()`"
+            )
+        self._awaited = True
         await self._ensure_open()
         return self
 

@@ -504,7 +504,17 @@ FULL_SCHEMAS = (
     "and required (api.ToolProperty), which the official Tool type drops."
 )
 
+MISSING_MODEL_HINT = (
+    "The model is not installed on the emulator: after the 404, ours asks "
+    "/api/tags once, to name the closest installed models in the error."
+)
+
 DIFFERENCES: dict[str, list[Diff]] = {
+    "generate-prompt-parts": [
+        Diff(
+            (1,), {"method": "GET", "path": "/api/tags", "body": ""}, MISSING_MODEL_HINT
+        ),
+    ],
     "chat-tool-calls": [
         Diff(
             (0, "body", "messages", 1, "tool_calls", 0, "id"),

@@ -85,17 +85,27 @@ class SessionResponse:
     ``readany`` is aiohttp's own bound method, so reading costs no extra
     call; the rest, called once per response, go through."""
 
-    __slots__ = ("_response", "_source", "base_url", "headers", "readany", "status")
+    __slots__ = (
+        "_response",
+        "_source",
+        "_timeout",
+        "base_url",
+        "headers",
+        "readany",
+        "status",
+    )
 
     def __init__(
         self,
         response: aiohttp.ClientResponse,
         base_url: str,
         source: str | None = None,
+        timeout: Timeout | None = None,
     ) -> None:
         self._response = response
         self.base_url = base_url
         self._source = source
+        self._timeout = timeout
         self.status = response.status
         self.headers: Mapping[str, str] = response.headers
         self.readany = response.content.readany
@@ -110,7 +120,7 @@ class SessionResponse:
         self._response.close()
 
     def map_failure(self, exc: BaseException) -> OllamaError:
-        return map_exception(exc, self.base_url, self._source)
+        return map_exception(exc, self.base_url, self._source, self._timeout)
 
 
 async def read_error_body(response: Response) -> bytes:

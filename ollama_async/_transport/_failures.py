@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import ipaddress
 import math
+import ssl
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import Final
+from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -44,6 +47,9 @@ from .._errors import (
     TransportError,
     error_fields,
 )
+
+if TYPE_CHECKING:
+    from .._config import Timeout
 
 __all__ = [
     "CONNECTION_ERROR_MESSAGE",
@@ -151,37 +157,64 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def map_exception(
-    exc: BaseException, base_url: str, source: str | None = None
+    exc: BaseException,
+    base_url: str,
+    source: str | None = None,
+    timeout: Timeout | None = None,
 ) -> OllamaError:
     """Our exception for one raised by aiohttp, asyncio or the OS during a
     call. The result is raised *without* chaining ``exc``: aiohttp's errors
     hold the request's headers. ``source`` says where ``base_url`` came from
-    (``OLLAMA_HOST``, the host argument, ...), for a failed connection."""
+    (``OLLAMA_HOST``, the host argument, ...), for a failed connection;
+    ``timeout``, the limits in force, so that a timeout names its value."""
     if isinstance(exc, OllamaError):
         return exc
+    origin = f", from {source}" if source else ""
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return ConnectTimeout(
-            f"timed out connecting to Ollama at {base_url} (Timeout.connect)"
+            f"timed out connecting to Ollama at {base_url}{origin} within "
+            f"{_limit(timeout, 'connect')} (Timeout.connect)"
         )
     if isinstance(exc, aiohttp.ServerTimeoutError):
         return ReadTimeout(
-            f"Ollama at {base_url} sent nothing within the read timeout (Timeout.read)"
+            f"Ollama at {base_url} sent nothing for {_limit(timeout, 'read')} "
+            "(Timeout.read); a model that pauses longer between chunks needs "
+            "a larger one"
         )
     if isinstance(exc, asyncio.TimeoutError):
         return TotalTimeout(
-            f"the call to Ollama at {base_url} exceeded its total timeout "
-            "(Timeout.total)"
+            f"the call to Ollama at {base_url} took longer than "
+            f"{_limit(timeout, 'total')} (Timeout.total)"
         )
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         return ConnectError(
-            f"TLS certificate of Ollama at {base_url} not trusted: "
-            f"{exc.certificate_error}"
+            f"TLS certificate of Ollama at {base_url}{origin} not trusted: "
+            f"{exc.certificate_error}",
+            retryable=False,
         )
     if isinstance(exc, aiohttp.ClientConnectorError):
-        reason = exc.os_error.strerror or str(exc.os_error) or type(exc).__name__
-        origin = f", from {source}" if source else ""
+        os_error = exc.os_error
+        if isinstance(os_error, ssl.SSLError) and _plain_http_answer(os_error):
+            plain = "http://" + base_url.removeprefix("https://")
+            return ConnectError(
+                f"{CONNECTION_ERROR_MESSAGE} (address {base_url}{origin}: the "
+                f"server answered in plain HTTP, not TLS; use {plain})",
+                retryable=False,
+            )
+        reason = os_error.strerror or str(os_error) or type(exc).__name__
+        refused = isinstance(os_error, ConnectionRefusedError)
+        hint = ""
+        loopback = refused and _is_loopback(base_url)
+        if loopback:
+            hint = (
+                "; nothing listens there: is Ollama running (`ollama serve`)? "
+                "To wait for a server that is starting, use "
+                "Retry(wait_for_local_server=True)"
+            )
         return ConnectError(
-            f"{CONNECTION_ERROR_MESSAGE} (address {base_url}{origin}: {reason})"
+            f"{CONNECTION_ERROR_MESSAGE} (address {base_url}{origin}: {reason}{hint})",
+            refused=refused,
+            loopback=loopback,
         )
     if isinstance(exc, aiohttp.TooManyRedirects):
         return RemoteProtocolError(
@@ -221,6 +254,34 @@ def map_exception(
     return TransportError(
         f"HTTP error talking to Ollama at {base_url} ({type(exc).__name__})"
     )
+
+
+def _limit(timeout: Timeout | None, name: str) -> str:
+    """``name=<seconds> s`` of the limit in force, or its name alone."""
+    value = getattr(timeout, name, None) if timeout is not None else None
+    return (
+        f"{name}={value:g} s" if isinstance(value, int | float) else f"the {name} limit"
+    )
+
+
+def _plain_http_answer(error: ssl.SSLError) -> bool:
+    """Whether a TLS handshake failed because the server spoke plain HTTP
+    (OpenSSL reads its "HTTP/1.1 400" as a record of a wrong version)."""
+    return getattr(error, "reason", None) in {
+        "WRONG_VERSION_NUMBER",
+        "HTTP_REQUEST",
+        "RECORD_LAYER_FAILURE",
+    } or "WRONG_VERSION_NUMBER" in str(error)
+
+
+def _is_loopback(base_url: str) -> bool:
+    host = urlsplit(base_url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _reason(exc: BaseException) -> str:

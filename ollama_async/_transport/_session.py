@@ -100,7 +100,10 @@ class Transport:
 
     def check_open(self) -> None:
         if self._closed:
-            raise UsageError("this AsyncClient is closed; create a new one")
+            raise UsageError(
+                "this AsyncClient is closed; create a new one, or make every "
+                "call inside its `async with` block"
+            )
         if not self._own and self._session is not None and self._session.closed:
             raise UsageError("the aiohttp.ClientSession given to AsyncClient is closed")
 
@@ -232,7 +235,7 @@ class Transport:
         status = response.status
         if status >= 300:
             await self._raise_for_status(response, status)
-        return SessionResponse(response, self.base_url, self.source)
+        return SessionResponse(response, self.base_url, self.source, t)
 
     def _closed_under(self, task: asyncio.Task[Any] | None) -> bool:
         """Whether a CancelledError in ``task`` came from our session closing
@@ -259,7 +262,7 @@ class Transport:
             self._pass_on_wakeup()  # it may have timed out just as it was woken
             if t.pool is not None and self._pool_full():
                 return pool_timeout(self.base_url, t.pool)
-        return map_exception(exc, self.base_url, self.source)
+        return map_exception(exc, self.base_url, self.source, t)
 
     def _pool_full(self) -> bool:
         session = self._session
@@ -357,7 +360,15 @@ class Transport:
                 follow_redirects=self.follow_redirects,
             )
         data = await read_error_body(SessionResponse(response, self.base_url))
-        raise status_error(status, data, response.headers.get("Retry-After"))
+        error = status_error(status, data, response.headers.get("Retry-After"))
+        if status == 404 and self.base_url.endswith("/api"):
+            origin = f" (from {self.source})" if self.source else ""
+            error.hint = (
+                f"the host {self.base_url}{origin} ends in /api, "
+                "but the client adds /api/... itself: use "
+                f"{self.base_url.removesuffix('/api')}"
+            )
+        raise error
 
     async def aclose(self) -> None:
         """Close the session we made (a caller's stays open). Idempotent."""
