@@ -490,7 +490,7 @@ class AsyncClient:
         """One request and its whole body, retried by the client's policy;
         traced when telemetry is on (``request`` names its parameters)."""
         instruments = self._instruments
-        if instruments is None:
+        if instruments is None or not instruments.live():
             try:
                 return await self._call_once(endpoint, body, timeout, model, path, None)
             except NotFoundError as exc:
@@ -884,7 +884,7 @@ class AsyncClient:
             on_chunk=on_chunk,
         )
         instruments = self._instruments
-        if instruments is None:
+        if instruments is None or not instruments.live():
             return await loop
         # An invoke_agent span, the parent of each round's chat span and of
         # each tool's execute_tool span.
@@ -1536,8 +1536,11 @@ def _observe_stream(
     model: str,
     request: msgspec.Struct | None,
     base_url: str,
-) -> tuple[Instruments, CallRecord]:
-    """A stream's call record, started when the stream sends its request."""
+) -> tuple[Instruments, CallRecord] | None:
+    """A stream's call record, started when the stream sends its request
+    (None when nothing would record it)."""
+    if not instruments.live():
+        return None
     return instruments, instruments.call(path, model, request, base_url, stream=True)
 
 

@@ -148,7 +148,7 @@ class Stream(Generic[T]):
         fold: Callable[[list[T]], T],
         max_line_size: int,
         what: str,
-        observe: Callable[[], tuple[Instruments, CallRecord]] | None = None,
+        observe: Callable[[], tuple[Instruments, CallRecord] | None] | None = None,
     ) -> None:
         self._open = open_response
         self._observe = observe
@@ -192,7 +192,10 @@ class Stream(Generic[T]):
         """Open with the call's span current (HTTP spans nest under it), and
         watch for the first chunk."""
         assert self._observe is not None
-        instruments, record = self._observe()
+        observed = self._observe()
+        if observed is None:  # nothing records: open as if untraced
+            return await self._open()
+        instruments, record = observed
         self._record = record
         tokens = instruments.activate(record)
         try:

@@ -150,11 +150,40 @@ class Instruments:
             ),
             explicit_bucket_boundaries_advisory=_SECONDS,
         )
+        # While the application has set no provider, the global ones are
+        # proxies that record nothing: calls then skip telemetry entirely
+        # (live() is False) instead of making spans of no trace. Compared by
+        # identity, so setting a provider later turns it on.
+        self._idle_tracers = (
+            trace.get_tracer_provider()
+            if config.tracer_provider is None
+            and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+            else None
+        )
+        meter_provider = metrics.get_meter_provider()
+        self._idle_meters = (
+            meter_provider
+            if config.meter_provider is None
+            and type(meter_provider).__name__ == "_ProxyMeterProvider"
+            else None
+        )
+        self._get_tracer_provider = trace.get_tracer_provider
+        self._get_meter_provider = metrics.get_meter_provider
         capture = config.capture_content
         if capture is None:
             capture = os.environ.get(_CAPTURE_ENV, "").lower() in _CAPTURE_VALUES
         self.capture_content = capture
         self._servers: dict[str, tuple[str, int] | None] = {}
+
+    def live(self) -> bool:
+        """Whether anything would record this call: a provider given to the
+        client, or one the application has set globally."""
+        return (
+            self._idle_tracers is None
+            or self._idle_meters is None
+            or self._get_tracer_provider() is not self._idle_tracers
+            or self._get_meter_provider() is not self._idle_meters
+        )
 
     def server(self, base_url: str) -> tuple[str, int] | None:
         """``server.address`` and ``server.port`` of a base URL (None for a
@@ -239,15 +268,21 @@ class Instruments:
     def deactivate_span(self, token: Any) -> None:
         self._context.detach(token)
 
-    def activate(self, record: CallRecord) -> tuple[Any, Any]:
+    def activate(self, record: CallRecord) -> tuple[Any, Any] | None:
         """Make ``record``'s span the current one (so that aiohttp's client
-        spans nest under it) and the record the :data:`CURRENT_CALL`."""
-        ctx = self._trace.set_span_in_context(record.span)
-        return self._context.attach(ctx), CURRENT_CALL.set(record)
+        spans nest under it) and, when it records, the record the
+        :data:`CURRENT_CALL` (for retry and failover events). A span of no
+        trace at all (no SDK set up) has nothing to pass on: None."""
+        if not record.propagates:
+            return None
+        ctx = self._context.attach(self._trace.set_span_in_context(record.span))
+        return ctx, CURRENT_CALL.set(record) if record.recording else None
 
-    def deactivate(self, tokens: tuple[Any, Any]) -> None:
-        CURRENT_CALL.reset(tokens[1])
-        self._context.detach(tokens[0])
+    def deactivate(self, tokens: tuple[Any, Any] | None) -> None:
+        if tokens is not None:
+            if tokens[1] is not None:
+                CURRENT_CALL.reset(tokens[1])
+            self._context.detach(tokens[0])
 
 
 class CallRecord:
@@ -262,6 +297,7 @@ class CallRecord:
         "_started",
         "instruments",
         "operation",
+        "propagates",
         "recording",
         "span",
     )
@@ -289,15 +325,22 @@ class CallRecord:
         if server is not None:
             attributes["server.address"], attributes["server.port"] = server
         self._metric_attributes = dict(attributes)
-        if request is not None:
-            _request_attributes(attributes, request, stream=stream)
         name = f"{operation} {model}" if model else operation
+        # Started with the attributes a sampler may read; the request's
+        # parameters only when the span records (not on every call of a
+        # process where OpenTelemetry is installed but not set up).
         self.span = span = instruments.tracer.start_span(
             name, kind=kind, attributes=attributes
         )
         self.recording: bool = span.is_recording()
-        if self.recording and instruments.capture_content and request is not None:
-            _input_content(span, request)
+        self.propagates: bool = self.recording or span.get_span_context().is_valid
+        if self.recording and request is not None:
+            more: dict[str, Any] = {}
+            _request_attributes(more, request, stream=stream)
+            if more:
+                span.set_attributes(more)
+            if instruments.capture_content:
+                _input_content(span, request)
         self._output: list[str] | None = None
         self._started = time.perf_counter()
         self._first_chunk_at: float | None = None

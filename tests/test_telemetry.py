@@ -452,3 +452,43 @@ def test_a_pickled_client_keeps_its_telemetry_choice_but_not_the_providers(
     assert pickle.loads(pickle.dumps(chosen)).tracer_provider is None
     client = AsyncClient("http://127.0.0.1:1", telemetry=chosen)
     assert isinstance(pickle.loads(pickle.dumps(client)), AsyncClient)
+
+
+def test_a_provider_set_after_the_client_was_made_turns_it_on() -> None:
+    # Global providers can be set once per process: in a fresh interpreter.
+    # Before any is set, calls skip telemetry (nothing would record them);
+    # the client sees a provider set later, as services that configure the
+    # SDK in main() after importing a module-level client need.
+    script = textwrap.dedent(
+        """
+        import asyncio
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+            InMemorySpanExporter,
+        )
+        from ollama_async import AsyncClient
+        from ollama_async.testing import FakeOllama
+
+        hi = [{"role": "user", "content": "Hi"}]
+
+        async def main():
+            async with FakeOllama() as server, AsyncClient(server.url) as client:
+                await client.chat("llama3.2", hi)
+                exporter = InMemorySpanExporter()
+                provider = TracerProvider()
+                provider.add_span_processor(SimpleSpanProcessor(exporter))
+                trace.set_tracer_provider(provider)
+                await client.chat("llama3.2", hi)
+                async for _ in client.chat("llama3.2", hi, stream=True):
+                    pass
+                print([s.name for s in exporter.get_finished_spans()])
+
+        asyncio.run(main())
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert run.stdout.strip() == "['chat llama3.2', 'chat llama3.2']", run.stderr
