@@ -83,7 +83,9 @@ from .types import (
     GenerateResponse,
     ListResponse,
     Message,
+    MessageDict,
     Options,
+    OptionsDict,
     ProcessResponse,
     ProgressResponse,
     PullRequest,
@@ -100,6 +102,7 @@ from .types import (
     WebSearchRequest,
     WebSearchResponse,
 )
+from .types._common import UntypedMapping
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
@@ -138,8 +141,10 @@ class _UseClientDefault(enum.Enum):
 USE_CLIENT_DEFAULT: Final = _UseClientDefault.token
 TimeoutArg: TypeAlias = Timeout | float | _UseClientDefault | None
 
-MessageArg: TypeAlias = Message | Mapping[str, Any]
-OptionsArg: TypeAlias = Options | Mapping[str, Any]
+# A dict literal is checked against the TypedDict; a dict built at run time
+# passes as dict[str, Any] (UntypedMapping says why not dict[str, str]).
+MessageArg: TypeAlias = Message | MessageDict | UntypedMapping
+OptionsArg: TypeAlias = Options | OptionsDict | UntypedMapping
 # A type (Struct, dataclass, pydantic model ...) sends its JSON schema.
 FormatArg: TypeAlias = Literal["", "json"] | Mapping[str, Any] | type[Any]
 ThinkArg: TypeAlias = bool | Literal["low", "medium", "high", "max"]

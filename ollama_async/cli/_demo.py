@@ -13,7 +13,14 @@ from typing import Any
 
 import msgspec
 
-from ollama_async import AsyncClient, OllamaError, Retry, StructuredOutputError, Timeout
+from ollama_async import (
+    AsyncClient,
+    MessageDict,
+    OllamaError,
+    Retry,
+    StructuredOutputError,
+    Timeout,
+)
 from ollama_async.testing import ServeError, serve
 
 from ._context import EXIT_OK, EXIT_SERVER, CliError, Context
@@ -111,7 +118,9 @@ async def demo(ctx: Context) -> int:
 
 async def _streaming(ctx: Context, client: AsyncClient, model: str) -> None:
     _title(ctx, "1. Streaming: async with client.chat(..., stream=True)")
-    question = [{"role": "user", "content": "Why is the sky blue? One sentence."}]
+    question: list[MessageDict] = [
+        {"role": "user", "content": "Why is the sky blue? One sentence."}
+    ]
     started = time.perf_counter()
     async with client.chat(model, question, stream=True) as stream:
         async for part in stream:
@@ -124,7 +133,9 @@ async def _streaming(ctx: Context, client: AsyncClient, model: str) -> None:
 
 async def _structured(ctx: Context, client: AsyncClient, model: str) -> None:
     _title(ctx, "2. A structured answer: format=City (a msgspec Struct)")
-    question = [{"role": "user", "content": "A large city, as JSON."}]
+    question: list[MessageDict] = [
+        {"role": "user", "content": "A large city, as JSON."}
+    ]
     reply = await client.chat(model, question, format=City, options={"temperature": 0})
     try:
         city = reply.parse(City)

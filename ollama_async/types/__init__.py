@@ -2,7 +2,9 @@
 
 Responses decode leniently (unknown fields ignored, omitted fields defaulted)
 and support the official client's dict-style access. Requests omit unset
-fields, keeping "not sent" apart from ``False``.
+fields, keeping "not sent" apart from ``False``. ``OptionsDict`` and
+``MessageDict`` type the dict literals of ``options=`` and ``messages=`` for
+type checkers.
 """
 
 from ._account import CloudStatus, ServerStatus, UserResponse
@@ -12,8 +14,10 @@ from ._common import (
     Image,
     Logprob,
     Message,
+    MessageDict,
     ModelDetails,
     Options,
+    OptionsDict,
     TokenLogprob,
     Tool,
     ToolCall,
@@ -75,9 +79,11 @@ __all__ = [
     "ListResponse",
     "Logprob",
     "Message",
+    "MessageDict",
     "Model",
     "ModelDetails",
     "Options",
+    "OptionsDict",
     "ProcessModel",
     "ProcessResponse",
     "ProgressResponse",

@@ -1,9 +1,24 @@
-"""Types shared by several endpoints: messages, tool calls, tools, options,
-model details, log probabilities."""
+"""Types shared by several endpoints: messages, tool calls, tools, options
+(and the ``TypedDict``s of their dict literals), model details, log
+probabilities."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, overload
+import io
+import os
+from collections.abc import Mapping, Sequence
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    Literal,
+    Never,
+    Required,
+    TypeAlias,
+    TypedDict,
+    TypeVar,
+    overload,
+)
 
 from msgspec import UNSET, UnsetType, field
 
@@ -14,8 +29,10 @@ __all__ = [
     "Image",
     "Logprob",
     "Message",
+    "MessageDict",
     "ModelDetails",
     "Options",
+    "OptionsDict",
     "TokenLogprob",
     "Tool",
     "ToolCall",
@@ -23,6 +40,7 @@ __all__ = [
     "ToolFunction",
     "ToolParameters",
     "ToolProperty",
+    "UntypedMapping",
 ]
 
 T = TypeVar("T")
@@ -195,6 +213,94 @@ class Options(Model, kw_only=True):
     frequency_penalty: float | UnsetType = UNSET
     stop: list[str] | UnsetType = UNSET
     """Stop sequences (an array, never a single string)."""
+
+
+# -- dict literals of options= and messages=, for type checkers ----------------
+#
+# At run time a dict is a dict, checked and converted by ``_args`` as before.
+# A parameter takes the Struct, the TypedDict, or a mapping whose values
+# have no static type (UntypedMapping, such as dict[str, Any]): a dict
+# literal is checked against the TypedDict, a dict the program built from
+# data (JSON, a config file, argparse) passes as it is.
+
+UntypedMapping: TypeAlias = Mapping[str, Never]
+"""A mapping whose values have no static type: ``dict[str, Any]``,
+``Mapping[str, Any]``, or ``Any`` itself (``json.loads``). ``Any`` is
+assignable to ``Never``, so these match; a mapping with typed values
+(``dict[str, float]``, ``dict[str, str]``) does not, because a misspelled
+dict literal types as one of those too, and accepting it would accept the
+misspelling. Such a mapping is checked at run time, as any mapping is."""
+
+_ImageValue: TypeAlias = (
+    Image | str | bytes | bytearray | memoryview | os.PathLike[str] | io.IOBase
+)
+
+
+class OptionsDict(TypedDict, total=False):
+    """``options=`` (and ``create(parameters=...)``) as a dict literal: the
+    options the server reads (``Options`` and ``Runner`` in Ollama's
+    ``api/types.go``), with the types its ``FromMap`` accepts. ``None``
+    leaves an option at the server's default (the client does not send it).
+
+    Integer options are ``int``: the server truncates a fraction (the client
+    does the same, ``4096.0`` is sent as ``4096``), so a checker flags one as
+    the likely mistake it is. ``stop`` is a list or tuple, never a single
+    string (the server rejects one). A key the server does not know is
+    ignored by it (logged); a checker flags it here: pass a ``dict[str, Any]``
+    to send one anyway.
+    """
+
+    # Load-time options (Runner): they take effect when the model loads.
+    num_ctx: int | None
+    """Context window in tokens."""
+    num_batch: int | None
+    num_gpu: int | None
+    """Layers to offload to the GPU(s) (``-1``: as many as fit)."""
+    main_gpu: int | None
+    use_mmap: bool | None
+    num_thread: int | None
+    draft_num_predict: int | None
+    """Speculative decoding: tokens the draft model proposes per step."""
+    # Per-request options.
+    num_keep: int | None
+    seed: int | None
+    num_predict: int | None
+    """Maximum number of tokens to generate (``-1``: no limit)."""
+    top_k: int | None
+    top_p: float | None
+    min_p: float | None
+    typical_p: float | None
+    repeat_last_n: int | None
+    temperature: float | None
+    repeat_penalty: float | None
+    presence_penalty: float | None
+    frequency_penalty: float | None
+    stop: list[str] | tuple[str, ...] | None
+    """Stop sequences."""
+
+
+class MessageDict(TypedDict, total=False):
+    """One entry of ``messages=`` as a dict literal: the fields of
+    :class:`Message`. ``role`` is required; a ``None`` value is left out.
+
+    ``role`` is one of the four roles the chat templates know; the server
+    lowercases any other string and sends it on, so a role held in a plain
+    ``str`` is flagged: annotate it with the ``Literal`` or pass a
+    :class:`Message`.
+    """
+
+    role: Required[Literal["system", "user", "assistant", "tool"]]
+    content: str | None
+    thinking: str | None
+    """The model's reasoning, sent back on an assistant turn."""
+    images: Sequence[_ImageValue] | None
+    """Bytes, paths, binary files, base64 strings or :class:`Image`."""
+    tool_calls: Sequence[ToolCall | Mapping[str, Any]] | None
+    """The calls of an assistant turn, as the chat response gave them."""
+    tool_name: str | None
+    """On ``role="tool"`` results: the name of the tool that ran."""
+    tool_call_id: str | None
+    """On ``role="tool"`` results: the id of the call answered."""
 
 
 class TokenLogprob(Model, kw_only=True, gc=False):

@@ -17,6 +17,7 @@ from ollama_async import (
     ChatResponse,
     GenerateKwargs,
     GenerateResponse,
+    MessageDict,
     ProgressResponse,
     ServerStatus,
     ShowResponse,
@@ -25,7 +26,7 @@ from ollama_async import (
     UserResponse,
 )
 
-HI = [{"role": "user", "content": "Hi"}]
+HI: list[MessageDict] = [{"role": "user", "content": "Hi"}]
 
 
 async def new_routes(client: AsyncClient) -> None:

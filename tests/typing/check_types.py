@@ -21,6 +21,7 @@ from ollama_async import (
     GenerateResponse,
     ListResponse,
     Message,
+    MessageDict,
     ProcessResponse,
     ProgressResponse,
     ShowResponse,
@@ -29,7 +30,7 @@ from ollama_async import (
     VersionResponse,
 )
 
-HI = [{"role": "user", "content": "Hi"}]
+HI: list[MessageDict] = [{"role": "user", "content": "Hi"}]
 
 
 async def chat_forms(client: AsyncClient, flag: bool) -> None:
