@@ -87,3 +87,17 @@ def test_api_reference_lists_every_public_name() -> None:
     assert ".. data:: __version__" in text
     missing = set(ollama_async.__all__) - documented - {"__version__"}
     assert not missing, f"add to docs/api.md: {sorted(missing)}"
+
+
+def test_the_readme_installs_from_a_clone() -> None:
+    """The Install section's first command works from a fresh clone: it
+    installs this working tree, not a name that needs a package index
+    release."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Install", 1)[1].split("\n## ", 1)[0]
+    first = re.search(r"^```bash\n(.*?)$", section, re.MULTILINE)
+    assert first is not None
+    command = first.group(1).split("#")[0].split()
+    assert command[:4] == ["python", "-m", "pip", "install"]
+    assert command[4:] == ["."]
+    assert (ROOT / "pyproject.toml").is_file()
