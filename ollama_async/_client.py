@@ -505,22 +505,14 @@ class AsyncClient:
         record = instruments.call(
             endpoint.path, model, request, self._transport.base_url
         )
-        tokens = instruments.activate(record)
         try:
-            result = await self._call_once(endpoint, body, timeout, model, path, record)
+            result = await instruments.run(
+                record, self._call_once(endpoint, body, timeout, model, path, record)
+            )
         except NotFoundError as exc:
             if endpoint.loads_model:
                 await self._explain_missing_model(exc)
-            record.failed(exc)
             raise
-        except asyncio.CancelledError:
-            record.closed_early(cancelled=True)
-            raise
-        except BaseException as exc:
-            record.failed(exc)
-            raise
-        finally:
-            instruments.deactivate(tokens)
         record.succeeded(result)
         return result
 
@@ -894,17 +886,7 @@ class AsyncClient:
         # An invoke_agent span, the parent of each round's chat span and of
         # each tool's execute_tool span.
         record = instruments.tool_loop(model, None, self._transport.base_url)
-        tokens = instruments.activate(record)
-        try:
-            result = await loop
-        except asyncio.CancelledError:
-            record.closed_early(cancelled=True)
-            raise
-        except BaseException as exc:
-            record.failed(exc)
-            raise
-        finally:
-            instruments.deactivate(tokens)
+        result = await instruments.run(record, loop)
         record.tool_loop_done(result.response, result.rounds)
         return result
 

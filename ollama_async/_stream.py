@@ -197,17 +197,7 @@ class Stream(Generic[T]):
             return await self._open()
         instruments, record = observed
         self._record = record
-        tokens = instruments.activate(record)
-        try:
-            response = await self._open()
-        except asyncio.CancelledError:
-            record.closed_early(cancelled=True)
-            raise
-        except BaseException as exc:
-            record.failed(exc)
-            raise
-        finally:
-            instruments.deactivate(tokens)
+        response = await instruments.run(record, self._open())
         record.served_by(response.base_url)
         plain = self._decode
         # A weak reference: a cycle through the decoder would keep a dropped

@@ -18,12 +18,13 @@ the attributes it reads from them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 from ._config import Telemetry
@@ -37,6 +38,8 @@ __all__ = [
     "Instruments",
     "instruments_for",
 ]
+
+T = TypeVar("T")
 
 SEMCONV_VERSION: Final = "1.41.0"
 """The release of the semantic conventions followed: the last in which the
@@ -277,6 +280,21 @@ class Instruments:
             return None
         ctx = self._context.attach(self._trace.set_span_in_context(record.span))
         return ctx, CURRENT_CALL.set(record) if record.recording else None
+
+    async def run(self, record: CallRecord, work: Awaitable[T]) -> T:
+        """Await ``work`` with ``record``'s span current; a cancel or an
+        error ends the record (success is the caller's to record)."""
+        tokens = self.activate(record)
+        try:
+            return await work
+        except asyncio.CancelledError:
+            record.closed_early(cancelled=True)
+            raise
+        except BaseException as exc:
+            record.failed(exc)
+            raise
+        finally:
+            self.deactivate(tokens)
 
     def deactivate(self, tokens: tuple[Any, Any] | None) -> None:
         if tokens is not None:
