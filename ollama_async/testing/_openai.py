@@ -42,6 +42,19 @@ _FINGERPRINT: Final = "fp_ollama"
 _DONE: Final = b"data: [DONE]\n\n"
 _decoder = msgspec.json.Decoder()
 
+
+def _native(line: bytes) -> dict[str, Any] | bytes:
+    """A native stream line as a dict, or the SSE frame to send instead: a
+    line that is not JSON passes through as data, anything else is dropped."""
+    try:
+        r = _decoder.decode(line)
+    except msgspec.DecodeError:
+        return b"data: " + line.rstrip(b"\n") + b"\n\n"
+    if not isinstance(r, dict):  # pragma: no cover - native lines are objects
+        return b""
+    return r
+
+
 _STREAM_OPTIONS: Final = (
     "struct",
     "*openai.StreamOptions",
@@ -567,12 +580,9 @@ class ChatFrames:
         return [reasoning, rest]
 
     def frame(self, line: bytes) -> bytes:
-        try:
-            r = _decoder.decode(line)
-        except msgspec.DecodeError:
-            return b"data: " + line.rstrip(b"\n") + b"\n\n"
-        if not isinstance(r, dict):  # pragma: no cover - native lines are objects
-            return b""
+        r = _native(line)
+        if isinstance(r, bytes):
+            return r
         if not self.created:
             self.created = int(time.time())
         out = []
@@ -651,12 +661,9 @@ class CompletionFrames:
         self.include_usage = include_usage
 
     def frame(self, line: bytes) -> bytes:
-        try:
-            r = _decoder.decode(line)
-        except msgspec.DecodeError:
-            return b"data: " + line.rstrip(b"\n") + b"\n\n"
-        if not isinstance(r, dict):  # pragma: no cover - native lines are objects
-            return b""
+        r = _native(line)
+        if isinstance(r, bytes):
+            return r
         chunk: dict[str, Any] = {
             "id": self.cid,
             "object": "text_completion",
