@@ -495,17 +495,12 @@ class AsyncClient:
         """One request and its whole body, retried by the client's policy;
         traced when telemetry is on (``request`` names its parameters)."""
         instruments = self._instruments
-        if instruments is None or not instruments.live():
-            try:
-                return await self._call_once(endpoint, body, timeout, model, path, None)
-            except NotFoundError as exc:
-                if endpoint.loads_model:
-                    await self._explain_missing_model(exc)
-                raise
-        record = instruments.call(
-            endpoint.path, model, request, self._transport.base_url
-        )
         try:
+            if instruments is None or not instruments.live():
+                return await self._call_once(endpoint, body, timeout, model, path, None)
+            record = instruments.call(
+                endpoint.path, model, request, self._transport.base_url
+            )
             result = await instruments.run(
                 record, self._call_once(endpoint, body, timeout, model, path, record)
             )
@@ -573,10 +568,7 @@ class AsyncClient:
             return await read_body(response, limit)
 
         data = await call_with_retries(
-            self._retry,
-            attempt,
-            idempotent=idempotent,
-            what=f"{method} {path}",
+            self._retry, attempt, idempotent=idempotent, what=f"{method} {path}"
         )
         try:
             return endpoint.decode(data)
@@ -885,7 +877,7 @@ class AsyncClient:
             return await loop
         # An invoke_agent span, the parent of each round's chat span and of
         # each tool's execute_tool span.
-        record = instruments.tool_loop(model, None, self._transport.base_url)
+        record = instruments.tool_loop(model, self._transport.base_url)
         result = await instruments.run(record, loop)
         record.tool_loop_done(result.response, result.rounds)
         return result

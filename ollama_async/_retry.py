@@ -65,7 +65,8 @@ class Retry:
     ``127.0.0.1``, ``::1``). Off, a local server that is not running fails at
     once; on, the tries and their backoff are how long a server that is
     starting is waited for: ``Retry(attempts=20, backoff=0.25,
-    max_backoff=1.0, wait_for_local_server=True)`` waits up to about 15 s."""
+    max_backoff=1.0, wait_for_local_server=True)`` waits up to about 18 s
+    (about 9 s on average, the waits being jittered)."""
 
     def __post_init__(self) -> None:
         _args.positive_int("attempts", self.attempts)

@@ -35,6 +35,7 @@ from ._errors import (
     RateLimitError,
     RemoteProtocolError,
     ServerBusyError,
+    StatusError,
 )
 from ._telemetry import CURRENT_CALL
 from ._transport import Response, Transport, no_room_timeout, read_body
@@ -290,12 +291,12 @@ class MultiTransport:
         if host.limit != limit:
             self._wake()
 
-    def _pause(self, host: HostState, exc: OllamaError) -> None:
+    def _pause(self, host: HostState, exc: StatusError) -> None:
         """``host`` answered 503 or 429: send it nothing new for a while."""
         if self._adaptive is None:
             return
         loop = asyncio.get_running_loop()
-        wait = getattr(exc, "retry_after", None) or host.usual_latency or _PAUSE_MIN
+        wait = exc.retry_after or host.usual_latency or _PAUSE_MIN
         until = loop.time() + min(max(wait, _PAUSE_MIN), _PAUSE_MAX)
         if until > host.paused_until:
             host.paused_until = until

@@ -315,12 +315,8 @@ class Stream(Generic[T]):
             return chunk
 
     def _record_failure(self, exc: BaseException) -> None:
-        record = self._record
-        if record is not None:
-            if isinstance(exc, asyncio.CancelledError):
-                record.closed_early(cancelled=True)
-            else:
-                record.failed(exc)
+        if self._record is not None:
+            self._record.interrupted(exc)
 
     def _bad_line(self, line: bytes, exc: Exception) -> None:
         try:

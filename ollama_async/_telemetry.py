@@ -157,10 +157,11 @@ class Instruments:
         # proxies that record nothing: calls then skip telemetry entirely
         # (live() is False) instead of making spans of no trace. Compared by
         # identity, so setting a provider later turns it on.
+        tracer_provider = trace.get_tracer_provider()
         self._idle_tracers = (
-            trace.get_tracer_provider()
+            tracer_provider
             if config.tracer_provider is None
-            and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+            and isinstance(tracer_provider, trace.ProxyTracerProvider)
             else None
         )
         meter_provider = metrics.get_meter_provider()
@@ -191,14 +192,14 @@ class Instruments:
     def server(self, base_url: str) -> tuple[str, int] | None:
         """``server.address`` and ``server.port`` of a base URL (None for a
         multi-host client's joined URLs, until a host answers)."""
-        known = self._servers.get(base_url)
-        if known is None and base_url not in self._servers:
-            known = None
-            if "," not in base_url:
-                parts = urlsplit(base_url)
-                port = parts.port or (443 if parts.scheme == "https" else 80)
-                known = (parts.hostname or "", port)
-            self._servers[base_url] = known
+        if base_url in self._servers:
+            return self._servers[base_url]
+        known = None
+        if "," not in base_url:
+            parts = urlsplit(base_url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            known = (parts.hostname or "", port)
+        self._servers[base_url] = known
         return known
 
     def call(
@@ -222,14 +223,14 @@ class Instruments:
             kind=self._client_kind,
         )
 
-    def tool_loop(self, model: str, request: Any, base_url: str) -> CallRecord:
+    def tool_loop(self, model: str, base_url: str) -> CallRecord:
         """Start the record of a tool loop: an ``invoke_agent`` span, the
-        parent of its chat rounds."""
+        parent of its chat rounds (their parameters are on their spans)."""
         return CallRecord(
             self,
             "invoke_agent",
             model,
-            request,
+            None,
             self.server(base_url),
             stream=False,
             kind=self._internal_kind,
@@ -271,7 +272,7 @@ class Instruments:
     def deactivate_span(self, token: Any) -> None:
         self._context.detach(token)
 
-    def activate(self, record: CallRecord) -> tuple[Any, Any] | None:
+    def _activate(self, record: CallRecord) -> tuple[Any, Any] | None:
         """Make ``record``'s span the current one (so that aiohttp's client
         spans nest under it) and, when it records, the record the
         :data:`CURRENT_CALL` (for retry and failover events). A span of no
@@ -284,19 +285,16 @@ class Instruments:
     async def run(self, record: CallRecord, work: Awaitable[T]) -> T:
         """Await ``work`` with ``record``'s span current; a cancel or an
         error ends the record (success is the caller's to record)."""
-        tokens = self.activate(record)
+        tokens = self._activate(record)
         try:
             return await work
-        except asyncio.CancelledError:
-            record.closed_early(cancelled=True)
-            raise
         except BaseException as exc:
-            record.failed(exc)
+            record.interrupted(exc)
             raise
         finally:
-            self.deactivate(tokens)
+            self._deactivate(tokens)
 
-    def deactivate(self, tokens: tuple[Any, Any] | None) -> None:
+    def _deactivate(self, tokens: tuple[Any, Any] | None) -> None:
         if tokens is not None:
             if tokens[1] is not None:
                 CURRENT_CALL.reset(tokens[1])
@@ -309,7 +307,6 @@ class CallRecord:
     __slots__ = (
         "_ended",
         "_first_chunk_at",
-        "_instruments",
         "_metric_attributes",
         "_output",
         "_started",
@@ -331,7 +328,6 @@ class CallRecord:
         stream: bool,
         kind: Any,
     ) -> None:
-        self._instruments = instruments
         self.instruments = instruments
         self.operation = operation
         attributes: dict[str, Any] = {
@@ -368,19 +364,18 @@ class CallRecord:
 
     def served_by(self, base_url: str) -> None:
         """The host at ``base_url`` answered (a multi-host client's choice)."""
-        server = self._instruments.server(base_url)
-        if (
-            server is None
-            or (
-                self._metric_attributes.get("server.address"),
-                self._metric_attributes.get("server.port"),
-            )
-            == server
-        ):
+        server = self.instruments.server(base_url)
+        if server is None:
             return
         address, port = server
-        self._metric_attributes["server.address"] = address
-        self._metric_attributes["server.port"] = port
+        metric = self._metric_attributes
+        if (
+            metric.get("server.address") == address
+            and metric.get("server.port") == port
+        ):
+            return
+        metric["server.address"] = address
+        metric["server.port"] = port
         if self.recording:
             self.span.set_attributes({"server.address": address, "server.port": port})
 
@@ -400,7 +395,7 @@ class CallRecord:
         """The host at ``base_url`` failed before answering; another is tried."""
         if self.recording:
             event: dict[str, Any] = {"error.type": _error_type(exc)}
-            server = self._instruments.server(base_url)
+            server = self.instruments.server(base_url)
             if server is not None:
                 event["server.address"], event["server.port"] = server
             self.span.add_event("failover", event)
@@ -411,7 +406,7 @@ class CallRecord:
         """A decoder for a stream's lines that notes the first chunk's time,
         then calls ``restore`` to put ``decode`` back (or, when content is
         captured, keeps gathering the answer's text)."""
-        capture = self._instruments.capture_content and self.recording
+        capture = self.instruments.capture_content and self.recording
         output: list[str] = []
 
         def first(line: bytes) -> Any:
@@ -432,21 +427,19 @@ class CallRecord:
 
     def succeeded(self, response: Any) -> None:
         """The call's whole response (or a stream's final line) arrived."""
-        if self._ended:
-            return
-        if self.recording or self.operation in _INFERENCE:
-            attributes = _response_attributes(response)
-            if "gen_ai.response.model" in attributes:
-                self._metric_attributes["gen_ai.response.model"] = attributes[
-                    "gen_ai.response.model"
-                ]
-            self._end(None, attributes, response)
-        else:
-            self._end(None, None, response)
+        self._end(_response_attributes(response), response)
 
     def failed(self, exc: BaseException) -> None:
         """The call raised ``exc``."""
-        self._end(_error_type(exc), None, None, exc)
+        self._end(None, None, exc)
+
+    def interrupted(self, exc: BaseException) -> None:
+        """The call was stopped by ``exc``: a cancel (not an error) or a
+        failure."""
+        if isinstance(exc, asyncio.CancelledError):
+            self.closed_early(cancelled=True)
+        else:
+            self.failed(exc)
 
     def tool_loop_done(self, response: Any, rounds: int) -> None:
         """A tool loop ended with the model's ``response`` after ``rounds``
@@ -458,7 +451,7 @@ class CallRecord:
             for k, v in _response_attributes(response).items()
             if not k.startswith("gen_ai.usage.")
         }
-        self._end(None, attributes, response)
+        self._end(attributes, response)
 
     def closed_early(self, *, cancelled: bool) -> None:
         """A stream was closed before its final line: by the consumer (a
@@ -469,11 +462,10 @@ class CallRecord:
             how = "cancelled" if cancelled else "closed"
             self.span.set_attribute("ollama_async.stream.end", how)
             self.span.add_event(how)
-        self._end(None, None, None)
+        self._end(None, None)
 
     def _end(
         self,
-        error_type: str | None,
         attributes: dict[str, Any] | None,
         response: Any,
         exc: BaseException | None = None,
@@ -481,12 +473,15 @@ class CallRecord:
         if self._ended:
             return
         self._ended = True
-        instruments = self._instruments
+        instruments = self.instruments
         now = time.perf_counter()
         span = self.span
         metric = self._metric_attributes
+        error_type = None if exc is None else _error_type(exc)
         if error_type is not None:
             metric["error.type"] = error_type
+        if attributes and "gen_ai.response.model" in attributes:
+            metric["gen_ai.response.model"] = attributes["gen_ai.response.model"]
         if self.recording:
             if attributes:
                 span.set_attributes(attributes)
