@@ -3,6 +3,7 @@ plugin, registered as an entry point) and a client bound to it."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -13,6 +14,15 @@ from ollama_async.testing import FakeOllama, _plugin
 
 # Our own plugin's fixture; pyproject disables the entry point (see addopts).
 fake_ollama = _plugin.fake_ollama
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
 
 USER_HI = [{"role": "user", "content": "Hello there"}]
 

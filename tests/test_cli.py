@@ -8,11 +8,12 @@ import argparse
 import datetime
 import io
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_harness import TTY, cli, progress_context
+from conftest import free_port
 
 from ollama_async import ProgressResponse, __version__
 from ollama_async.cli._context import (
@@ -31,35 +32,6 @@ from ollama_async.cli._models import ProgressView, parse_modelfile
 from ollama_async.testing import FakeOllama
 
 
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    @property
-    def lines(self) -> list[str]:
-        return self.out.splitlines()
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    def json_lines(self) -> list[Any]:
-        return [json.loads(line) for line in self.lines]
-
-    def __repr__(self) -> str:
-        return f"<exit {self.code}\nout: {self.out}\nerr: {self.err}>"
-
-
-class TTY(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-async def cli(*argv: str, stdin: str = "", err: io.StringIO | None = None) -> Result:
-    out, err = io.StringIO(), err or io.StringIO()
-    code = await amain(list(argv), stdout=out, stderr=err, stdin=io.StringIO(stdin))
-    return Result(code, out.getvalue(), err.getvalue())
-
-
 @pytest.fixture
 def host(fake_ollama: FakeOllama, monkeypatch: pytest.MonkeyPatch) -> str:
     """OLLAMA_HOST at the emulator (what most users set)."""
@@ -69,13 +41,6 @@ def host(fake_ollama: FakeOllama, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def chat_bodies(server: FakeOllama) -> list[dict[str, Any]]:
     return [r.json for r in server.requests if r.path == "/api/chat"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 pytestmark = pytest.mark.usefixtures("host")
@@ -192,20 +157,7 @@ async def test_pull_unknown_model_fails_from_the_stream() -> None:
 async def test_progress_bars_on_a_terminal() -> None:
     err = TTY()
 
-    class Ctx:
-        json = False
-        out = io.StringIO()
-
-        def __init__(self) -> None:
-            self.err = err
-
-        def bars(self) -> bool:
-            return True
-
-        def note(self, text: str) -> None:
-            err.write(text + "\n")
-
-    view = ProgressView(Ctx())  # type: ignore[arg-type]
+    view = ProgressView(progress_context(err))
     digest = "sha256:" + "ab" * 32
     for done in (0, 500_000_000, 1_000_000_000):
         view.update(

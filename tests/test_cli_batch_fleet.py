@@ -5,40 +5,18 @@ one input between runs. In process, against emulators on loopback ports."""
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
+from cli_harness import cli
+from conftest import free_port
 
 from ollama_async.cli._batch import _pending, _Tally
 from ollama_async.cli._context import EXIT_CONNECTION, EXIT_OK, EXIT_USAGE
-from ollama_async.cli._main import amain
 from ollama_async.testing import FakeOllama
-
-
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def __repr__(self) -> str:
-        return f"<exit {self.code}\nout: {self.out}\nerr: {self.err}>"
-
-
-async def cli(*argv: str) -> Result:
-    out, err = io.StringIO(), io.StringIO()
-    code = await amain(list(argv), stdout=out, stderr=err, stdin=io.StringIO())
-    return Result(code, out.getvalue(), err.getvalue())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.fixture(autouse=True)

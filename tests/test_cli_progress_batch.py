@@ -12,9 +12,9 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from cli_harness import TTY, cli, progress_context
 
 from ollama_async import ProgressResponse
 from ollama_async.cli._context import EXIT_OK, EXIT_PARTIAL, EXIT_SERVER
@@ -23,28 +23,6 @@ from ollama_async.cli._models import ProgressView
 from ollama_async.testing import FakeOllama, Fault
 
 pytestmark = pytest.mark.timeout(20)
-
-
-class TTY(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def json_lines(self) -> list[Any]:
-        return [json.loads(line) for line in self.out.splitlines()]
-
-    def __repr__(self) -> str:
-        return f"<exit {self.code}\nout: {self.out}\nerr: {self.err}>"
-
-
-async def cli(*argv: str) -> Result:
-    out, err = io.StringIO(), io.StringIO()
-    code = await amain(list(argv), stdout=out, stderr=err, stdin=io.StringIO())
-    return Result(code, out.getvalue(), err.getvalue())
 
 
 async def spawn(url: str, *argv: str) -> asyncio.subprocess.Process:
@@ -109,19 +87,7 @@ async def test_a_bar_cut_short_by_an_error_is_closed(fake_ollama: FakeOllama) ->
 def test_a_bar_is_closed_when_the_next_layer_starts() -> None:
     err = TTY()
 
-    class Ctx:
-        json = False
-
-        def __init__(self) -> None:
-            self.err = err
-
-        def bars(self) -> bool:
-            return True
-
-        def note(self, text: str) -> None:
-            err.write(text + "\n")
-
-    view = ProgressView(Ctx())  # type: ignore[arg-type]
+    view = ProgressView(progress_context(err))
     first, second = "sha256:" + "ab" * 32, "sha256:" + "cd" * 32
     view.update(ProgressResponse(status="pulling abab", digest=first, total=10**9))
     view.update(

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import socket
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
-from conftest import USER_HI
+from conftest import USER_HI, free_port
 
 from ollama_async import (
     AsyncClient,
@@ -43,12 +42,6 @@ from ollama_async import (
 from ollama_async.testing import FakeOllama, Fault
 
 MODEL = "llama3.2"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- endpoints ------------------------------------------------------------------
@@ -404,7 +397,7 @@ async def test_server_busy(fake_ollama: FakeOllama) -> None:
 
 
 async def test_connection_refused_names_the_host() -> None:
-    port = _free_port()
+    port = free_port()
     timeout = Timeout(connect=2)
     async with AsyncClient(f"127.0.0.1:{port}", timeout=timeout, retry=None) as client:
         with pytest.raises(ConnectError, match=f"Failed to connect.*127.0.0.1:{port}"):

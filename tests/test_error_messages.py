@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 
 import pytest
-from conftest import USER_HI
+from conftest import USER_HI, free_port
 
 from ollama_async import (
     AsyncClient,
@@ -27,12 +26,6 @@ from ollama_async import (
 from ollama_async.testing import FakeOllama, Fault
 
 MODEL = "llama3.2"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- the host --------------------------------------------------------------------
@@ -98,7 +91,7 @@ async def test_nothing_listening_on_loopback_fails_fast_and_quietly(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="ollama_async")
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("OLLAMA_HOST", url)
     started = time.monotonic()
     async with AsyncClient() as client:  # the default retry policy
@@ -116,7 +109,7 @@ async def test_nothing_listening_on_loopback_fails_fast_and_quietly(
 
 
 async def test_a_server_that_is_starting_is_waited_for_when_asked() -> None:
-    port = _free_port()
+    port = free_port()
     patient = Retry(
         attempts=30, backoff=0.05, max_backoff=0.1, wait_for_local_server=True
     )

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import io
-import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 
 import pytest
-from conftest import USER_HI
+from conftest import USER_HI, free_port
 
 from ollama_async import (
     AdaptiveConcurrency,
@@ -36,12 +35,6 @@ PATIENT = Retry(attempts=100_000, backoff=0.01, max_backoff=0.05)
 async def two() -> AsyncIterator[list[FakeOllama]]:
     async with AsyncExitStack() as stack:
         yield [await stack.enter_async_context(FakeOllama()) for _ in range(2)]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _rejections(concurrency: AdaptiveConcurrency | int | None) -> int:
@@ -299,7 +292,7 @@ async def test_multihost_load_and_unload_act_on_every_host(
 async def test_a_host_that_fails_is_named_and_the_others_still_load(
     two: list[FakeOllama],
 ) -> None:
-    dead = f"http://127.0.0.1:{_free_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     hosts = [two[0].url, dead, two[1].url]
     async with MultiHostClient(hosts, refresh_interval=0, retry=None) as client:
         with pytest.raises(ExceptionGroup) as caught:

@@ -5,12 +5,11 @@ over before the first byte, and losing nothing when a host dies mid-run."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 
 import pytest
-from conftest import USER_HI
+from conftest import USER_HI, free_port
 
 from ollama_async import MultiHostClient, RequestError, Retry, TransportError
 from ollama_async.testing import FakeOllama, Fault
@@ -27,12 +26,6 @@ async def three() -> AsyncIterator[list[FakeOllama]]:
 
 def _chats(server: FakeOllama) -> int:
     return sum(1 for r in server.requests if r.path == "/api/chat")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_requests_spread_over_every_host(three: list[FakeOllama]) -> None:
@@ -61,7 +54,7 @@ async def test_prefers_the_host_with_the_model_loaded(three: list[FakeOllama]) -
 async def test_a_dead_host_is_taken_out_and_probed_back(
     three: list[FakeOllama],
 ) -> None:
-    dead_port = _free_port()
+    dead_port = free_port()
     hosts = [f"127.0.0.1:{dead_port}", three[0].url]
     async with MultiHostClient(
         hosts, refresh_interval=0, min_backoff=0.2, retry=Retry.never()
