@@ -28,6 +28,7 @@ from aiohttp import web
 from . import _inference, _management
 from ._exchange import Exchange, Handler, Reject, json_reply
 from ._registry import go_name
+from ._requests import TOOL
 from ._wire import (
     JSON_PLAIN,
     GoJSONError,
@@ -87,11 +88,6 @@ _MESSAGE: Final = (
         "tool_call_id": "string",
     },
 )
-_TOOL: Final = (
-    "struct",
-    "api.Tool",
-    {"type": "string", "function": ("struct", "api.ToolFunction", {"name": "string"})},
-)
 CHAT_FIELDS: Final = {
     "model": "string",
     "messages": ("[]", _MESSAGE, "[]openai.Message"),
@@ -112,7 +108,7 @@ CHAT_FIELDS: Final = {
             "json_schema": ("struct", "*openai.JsonSchema", {"schema": "any"}),
         },
     ),
-    "tools": ("[]", _TOOL, "[]api.Tool"),
+    "tools": ("[]", TOOL, "[]api.Tool"),
     "reasoning": ("struct", "*openai.Reasoning", {"effort": "string"}),
     "reasoning_effort": "string",
     "logprobs": "bool",

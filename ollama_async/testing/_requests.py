@@ -57,7 +57,8 @@ MESSAGE: Final = (
         "tool_call_id": "string",
     },
 )
-_TOOL: Final = (
+# A tool definition as api.Tool reads it (the OpenAI routes send the same).
+TOOL: Final = (
     "struct",
     "api.Tool",
     {"type": "string", "function": ("struct", "api.ToolFunction", {"name": "string"})},
@@ -75,7 +76,7 @@ GENERATE_FIELDS: Final = {
 CHAT_FIELDS: Final = {
     **_COMMON,
     "messages": ("[]", MESSAGE, "[]api.Message"),
-    "tools": ("[]", _TOOL, "api.Tools"),
+    "tools": ("[]", TOOL, "api.Tools"),
 }
 EMBED_FIELDS: Final = {
     "model": "string",
